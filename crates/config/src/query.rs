@@ -1,0 +1,33 @@
+//! `[query]`: PromQL engine limits, with Prometheus's defaults.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueryConfig {
+    /// How far back an instant selector looks for a sample.
+    #[serde(with = "humantime_serde")]
+    pub lookback_delta: Duration,
+    /// Longest a query may run.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Most samples one query may hold in memory at once.
+    pub max_samples: usize,
+    /// Most points per series in a range query (Prometheus: 11,000).
+    pub max_points_per_series: usize,
+    /// Most series one query may return.
+    pub max_series: usize,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        QueryConfig {
+            lookback_delta: Duration::from_secs(300),
+            timeout: Duration::from_secs(120),
+            max_samples: 50_000_000,
+            max_points_per_series: 11_000,
+            max_series: 500_000,
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The read interface of the metrics store, as the query engine sees it.
+
+use crate::{Labels, Matcher};
+use serde::{Deserialize, Serialize};
+
+/// One sample: a millisecond timestamp and a float value.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub t: i64,
+    pub v: f64,
+}
+
+/// A series with its samples in the requested range, sorted by time, no duplicate timestamps.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeriesData {
+    pub labels: Labels,
+    pub samples: Vec<Sample>,
+}
+
+/// An exemplar attached to a series (e.g. a trace id on a histogram bucket).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Exemplar {
+    pub labels: Labels,
+    pub value: f64,
+    pub t: i64,
+}
+
+/// The exemplars of one series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExemplarSeries {
+    pub series: Labels,
+    pub exemplars: Vec<Exemplar>,
+}
+
+/// Metric metadata as remote-write and `/api/v1/metadata` carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricMetadata {
+    pub metric: String,
+    /// counter, gauge, histogram, gaugehistogram, summary, info, stateset, unknown.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub help: String,
+    pub unit: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The query would load more than a configured limit allows.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// The query was cancelled or ran out of time.
+    #[error("query cancelled: {0}")]
+    Cancelled(String),
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+/// What the PromQL engine and the Prometheus API need from the metrics store.
+///
+/// Time ranges are inclusive milliseconds `[start, end]`. Implementations must not
+/// decode data outside the range where they can avoid it, and must never return samples
+/// older than the retention period.
+pub trait SeriesSource: Send + Sync {
+    /// Series matching all `matchers` that have at least one sample in range, with those samples.
+    fn select(&self, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<SeriesData>, SourceError>;
+
+    /// Label sets of matching series with data in range (no samples decoded where avoidable).
+    fn series(&self, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<Labels>, SourceError>;
+
+    /// Sorted label names of matching series (all series if `matchers` is empty).
+    fn label_names(&self, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<String>, SourceError>;
+
+    /// Sorted values of label `name` over matching series (all series if `matchers` is empty).
+    fn label_values(&self, name: &str, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<String>, SourceError>;
+
+    /// Exemplars of matching series in range.
+    fn exemplars(&self, _matchers: &[Matcher], _start: i64, _end: i64) -> Result<Vec<ExemplarSeries>, SourceError> {
+        Ok(Vec::new())
+    }
+
+    /// Metadata by metric name (all if `metric` is None), at most `limit` metrics.
+    fn metadata(&self, _metric: Option<&str>, _limit: Option<usize>) -> Result<Vec<MetricMetadata>, SourceError> {
+        Ok(Vec::new())
+    }
+}
