@@ -55,7 +55,10 @@ pub struct AuthConfig {
 impl AuthConfig {
     /// All configured tokens with their scopes.
     pub fn tokens(&self) -> impl Iterator<Item = (&str, Scope)> {
-        let ingest = self.ingest_tokens.iter().map(|t| (t.as_str(), Scope::Ingest));
+        let ingest = self
+            .ingest_tokens
+            .iter()
+            .map(|t| (t.as_str(), Scope::Ingest));
         let read = self.read_tokens.iter().map(|t| (t.as_str(), Scope::Read));
         let admin = self.admin_tokens.iter().map(|t| (t.as_str(), Scope::Admin));
         ingest.chain(read).chain(admin)

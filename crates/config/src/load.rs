@@ -36,14 +36,21 @@ pub struct Override {
 
 impl Override {
     pub fn new(key: &str, value: impl Into<toml::Value>, source: Source) -> Self {
-        Override { key: key.to_owned(), value: value.into(), source }
+        Override {
+            key: key.to_owned(),
+            value: value.into(),
+            source,
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("config key `{key}`: {message}")]
@@ -52,7 +59,10 @@ pub enum ConfigError {
 
 impl ConfigError {
     fn invalid(key: &str, message: impl Into<String>) -> Self {
-        ConfigError::Invalid { key: key.to_owned(), message: message.into() }
+        ConfigError::Invalid {
+            key: key.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
@@ -86,14 +96,21 @@ impl Config {
         let mut table = toml::Table::new();
         let mut sources = BTreeMap::new();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
             // Parse into the typed model first: toml's errors then name the line and key.
-            toml::from_str::<Config>(&text)
-                .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
+            toml::from_str::<Config>(&text).map_err(|e| ConfigError::Parse {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
             table = text
                 .parse::<toml::Table>()
-                .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
+                .map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?;
             let mut leaves = Vec::new();
             flatten("", &toml::Value::Table(table.clone()), &mut leaves);
             for (k, _) in leaves {
@@ -104,11 +121,18 @@ impl Config {
             set_dotted(&mut table, &o.key, o.value.clone());
             sources.insert(o.key.clone(), o.source);
         }
-        let config: Config = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::invalid(&overrides_keys(overrides), e.message().to_owned()))?;
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    ConfigError::invalid(&overrides_keys(overrides), e.message().to_owned())
+                })?;
         config.validate()?;
-        Ok(Loaded { config, sources, file: file.map(Path::to_owned) })
+        Ok(Loaded {
+            config,
+            sources,
+            file: file.map(Path::to_owned),
+        })
     }
 
     /// Checks values that parse but make no sense.
@@ -116,22 +140,37 @@ impl Config {
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(ConfigError::invalid(
                 "server.listen",
-                format!("{:?} is not an address like 127.0.0.1:9400", self.server.listen),
+                format!(
+                    "{:?} is not an address like 127.0.0.1:9400",
+                    self.server.listen
+                ),
             ));
         }
         if self.server.data.as_os_str().is_empty() {
             return Err(ConfigError::invalid("server.data", "must not be empty"));
         }
         let positive = [
-            ("limits.max_body_bytes", self.limits.max_body_bytes.as_u64() as usize),
-            ("limits.max_decompressed_bytes", self.limits.max_decompressed_bytes.as_u64() as usize),
+            (
+                "limits.max_body_bytes",
+                self.limits.max_body_bytes.as_u64() as usize,
+            ),
+            (
+                "limits.max_decompressed_bytes",
+                self.limits.max_decompressed_bytes.as_u64() as usize,
+            ),
             ("limits.ingest_concurrency", self.limits.ingest_concurrency),
             ("limits.query_concurrency", self.limits.query_concurrency),
             ("limits.admin_concurrency", self.limits.admin_concurrency),
             ("memory.budget", self.memory.budget.as_u64() as usize),
-            ("retention.metrics", self.retention.metrics.as_secs() as usize),
+            (
+                "retention.metrics",
+                self.retention.metrics.as_secs() as usize,
+            ),
             ("retention.traces", self.retention.traces.as_secs() as usize),
-            ("query.max_points_per_series", self.query.max_points_per_series),
+            (
+                "query.max_points_per_series",
+                self.query.max_points_per_series,
+            ),
         ];
         for (key, v) in positive {
             if v == 0 {
@@ -143,9 +182,15 @@ impl Config {
             ("auth.read_tokens", &self.auth.read_tokens),
             ("auth.admin_tokens", &self.auth.admin_tokens),
         ] {
-            if let Some(t) = tokens.iter().find(|t| t.len() < 16 || t.chars().any(char::is_whitespace)) {
+            if let Some(t) = tokens
+                .iter()
+                .find(|t| t.len() < 16 || t.chars().any(char::is_whitespace))
+            {
                 let _ = t;
-                return Err(ConfigError::invalid(key, "every token needs at least 16 characters and no spaces"));
+                return Err(ConfigError::invalid(
+                    key,
+                    "every token needs at least 16 characters and no spaces",
+                ));
             }
         }
         Ok(())
@@ -156,7 +201,11 @@ fn overrides_keys(overrides: &[Override]) -> String {
     if overrides.is_empty() {
         "(file)".into()
     } else {
-        overrides.iter().map(|o| o.key.as_str()).collect::<Vec<_>>().join(", ")
+        overrides
+            .iter()
+            .map(|o| o.key.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -182,7 +231,11 @@ fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<(String, toml::Value)>) 
     match v {
         toml::Value::Table(t) => {
             for (k, v) in t {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out);
             }
         }
@@ -209,7 +262,10 @@ mod tests {
                     std::process::id(),
                     rand_suffix()
                 ));
-                std::fs::File::create(&p).unwrap().write_all(text.as_bytes()).unwrap();
+                std::fs::File::create(&p)
+                    .unwrap()
+                    .write_all(text.as_bytes())
+                    .unwrap();
                 TempFile(p)
             }
         }
@@ -219,7 +275,10 @@ mod tests {
             }
         }
         fn rand_suffix() -> u128 {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
         }
     }
 
@@ -228,7 +287,11 @@ mod tests {
         let f = file("[server]\nlisten = \"127.0.0.1:1000\"\n[retention]\nmetrics = \"2d\"\n");
         let loaded = Config::load(
             Some(&f.0),
-            &[Override::new("server.listen", "127.0.0.1:2000", Source::Flag)],
+            &[Override::new(
+                "server.listen",
+                "127.0.0.1:2000",
+                Source::Flag,
+            )],
         )
         .unwrap();
         assert_eq!(loaded.config.server.listen, "127.0.0.1:2000");

@@ -12,6 +12,8 @@ pub struct MemoryConfig {
 
 impl Default for MemoryConfig {
     fn default() -> Self {
-        MemoryConfig { budget: ByteSize::mib(768) }
+        MemoryConfig {
+            budget: ByteSize::mib(768),
+        }
     }
 }

@@ -16,6 +16,20 @@ pub struct MetricsConfig {
     pub max_labels_per_series: usize,
     pub max_label_name_length: usize,
     pub max_label_value_length: usize,
+    /// How often the in-memory head is written to the time partitions on disk (and the
+    /// WAL truncated). The head is also flushed earlier when it outgrows its share of
+    /// `memory.budget`.
+    #[serde(with = "humantime_serde")]
+    pub flush_interval: Duration,
+    /// Share of `memory.budget` (in percent) the in-memory head may use before it is
+    /// flushed early.
+    pub head_memory_percent: u8,
+    /// Share of `memory.budget` (in percent) given to the index store's (sled's) cache.
+    pub index_cache_percent: u8,
+    /// Share of `memory.budget` (in percent) given to the cache of decompressed chunk frames.
+    pub chunk_cache_percent: u8,
+    /// Most exemplars kept per series and day; older ones of the same day are replaced.
+    pub max_exemplars_per_series: usize,
 }
 
 impl Default for MetricsConfig {
@@ -27,6 +41,11 @@ impl Default for MetricsConfig {
             max_labels_per_series: 64,
             max_label_name_length: 256,
             max_label_value_length: 4096,
+            flush_interval: Duration::from_secs(120),
+            head_memory_percent: 20,
+            index_cache_percent: 8,
+            chunk_cache_percent: 4,
+            max_exemplars_per_series: 64,
         }
     }
 }

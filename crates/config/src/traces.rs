@@ -1,12 +1,35 @@
-//! `[traces]`: the trace store and its indexes.
+//! `[traces]`: the trace store, its indexes and its ingest guardrails.
 
+use bytesize::ByteSize;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TracesConfig {
-    /// Span and resource attribute keys that get a secondary index.
+    /// Span and resource attribute keys that get a secondary index (searches on other
+    /// attributes scan a bounded number of candidate traces instead).
     pub indexed_attributes: Vec<String>,
+    /// Length of one time partition (one sled database on disk). Retention drops whole
+    /// partitions, so data lives on disk for up to `retention.traces` + this.
+    #[serde(with = "humantime_serde")]
+    pub partition_duration: Duration,
+    /// Page cache shared by the open partitions (sled's cache, split between them).
+    pub cache_size: ByteSize,
+    /// Write requests waiting for the group-commit writer; more get 503 with Retry-After.
+    pub write_queue: usize,
+    /// Spans whose start is further than this in the future are rejected.
+    #[serde(with = "humantime_serde")]
+    pub future_margin: Duration,
+    /// Most traces one search loads to check its conditions span by span.
+    pub max_search_candidates: usize,
+    /// Recent spans remembered to link parents and children across services for
+    /// `/api/dependencies` (each entry is a few dozen bytes).
+    pub dependency_window_spans: usize,
+    /// Most distinct strings interned per partition (attribute keys, names, short values).
+    pub max_dictionary_strings: usize,
+    /// Most attribute names (and values per name) kept for the Tempo tag lists.
+    pub max_catalog_tags: usize,
 }
 
 impl Default for TracesConfig {
@@ -25,6 +48,14 @@ impl Default for TracesConfig {
             ]
             .map(String::from)
             .to_vec(),
+            partition_duration: Duration::from_secs(86_400),
+            cache_size: ByteSize::mib(64),
+            write_queue: 256,
+            future_margin: Duration::from_secs(600),
+            max_search_candidates: 5_000,
+            dependency_window_spans: 200_000,
+            max_dictionary_strings: 50_000,
+            max_catalog_tags: 1_000,
         }
     }
 }

@@ -16,6 +16,9 @@ pub struct UiConfig {
 
 impl Default for UiConfig {
     fn default() -> Self {
-        UiConfig { dashboards: PathBuf::from("dashboards"), session_ttl: Duration::from_secs(86_400) }
+        UiConfig {
+            dashboards: PathBuf::from("dashboards"),
+            session_ttl: Duration::from_secs(86_400),
+        }
     }
 }

@@ -20,7 +20,9 @@ pub struct Labels(Vec<Label>);
 
 impl Labels {
     /// Builds a label set from pairs in any order; later duplicates win, empty values drop.
-    pub fn from_pairs<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
         let mut b = LabelsBuilder::default();
         for (n, v) in pairs {
             b.set(n, v);
@@ -67,12 +69,20 @@ impl Labels {
 
     /// A copy without the metric name.
     pub fn without_metric_name(&self) -> Labels {
-        Labels(self.0.iter().filter(|l| l.name != METRIC_NAME).cloned().collect())
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| l.name != METRIC_NAME)
+                .cloned()
+                .collect(),
+        )
     }
 
     /// A builder starting from this set.
     pub fn to_builder(&self) -> LabelsBuilder {
-        LabelsBuilder { labels: self.0.clone() }
+        LabelsBuilder {
+            labels: self.0.clone(),
+        }
     }
 }
 

@@ -30,7 +30,11 @@ pub struct Matcher {
 }
 
 impl Matcher {
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Self, MatcherError> {
+    pub fn new(
+        op: MatchOp,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, MatcherError> {
         let (name, value) = (name.into(), value.into());
         let regex = match op {
             MatchOp::RegexMatch | MatchOp::RegexNoMatch => Some(
@@ -42,12 +46,22 @@ impl Matcher {
             ),
             _ => None,
         };
-        Ok(Matcher { name, op, value, regex })
+        Ok(Matcher {
+            name,
+            op,
+            value,
+            regex,
+        })
     }
 
     /// `name="value"`.
     pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Matcher { name: name.into(), op: MatchOp::Equal, value: value.into(), regex: None }
+        Matcher {
+            name: name.into(),
+            op: MatchOp::Equal,
+            value: value.into(),
+            regex: None,
+        }
     }
 
     /// True if a label value (empty string for an absent label) satisfies this matcher.

@@ -37,22 +37,44 @@ impl MemSource {
             .filter_map(|(l, s)| {
                 let lo = s.partition_point(|x| x.t < start);
                 let hi = s.partition_point(|x| x.t <= end);
-                (lo < hi).then(|| SeriesData { labels: l.clone(), samples: s[lo..hi].to_vec() })
+                (lo < hi).then(|| SeriesData {
+                    labels: l.clone(),
+                    samples: s[lo..hi].to_vec(),
+                })
             })
             .collect()
     }
 }
 
 impl SeriesSource for MemSource {
-    fn select(&self, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<SeriesData>, SourceError> {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<SeriesData>, SourceError> {
         Ok(self.matching(matchers, start, end))
     }
 
-    fn series(&self, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<Labels>, SourceError> {
-        Ok(self.matching(matchers, start, end).into_iter().map(|s| s.labels).collect())
+    fn series(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Labels>, SourceError> {
+        Ok(self
+            .matching(matchers, start, end)
+            .into_iter()
+            .map(|s| s.labels)
+            .collect())
     }
 
-    fn label_names(&self, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<String>, SourceError> {
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<String>, SourceError> {
         let set: BTreeSet<String> = self
             .matching(matchers, start, end)
             .iter()
@@ -61,7 +83,13 @@ impl SeriesSource for MemSource {
         Ok(set.into_iter().collect())
     }
 
-    fn label_values(&self, name: &str, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<String>, SourceError> {
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<String>, SourceError> {
         let set: BTreeSet<String> = self
             .matching(matchers, start, end)
             .iter()

@@ -62,24 +62,54 @@ pub enum SourceError {
 /// older than the retention period.
 pub trait SeriesSource: Send + Sync {
     /// Series matching all `matchers` that have at least one sample in range, with those samples.
-    fn select(&self, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<SeriesData>, SourceError>;
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<SeriesData>, SourceError>;
 
     /// Label sets of matching series with data in range (no samples decoded where avoidable).
-    fn series(&self, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<Labels>, SourceError>;
+    fn series(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Labels>, SourceError>;
 
     /// Sorted label names of matching series (all series if `matchers` is empty).
-    fn label_names(&self, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<String>, SourceError>;
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<String>, SourceError>;
 
     /// Sorted values of label `name` over matching series (all series if `matchers` is empty).
-    fn label_values(&self, name: &str, matchers: &[Matcher], start: i64, end: i64) -> Result<Vec<String>, SourceError>;
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<String>, SourceError>;
 
     /// Exemplars of matching series in range.
-    fn exemplars(&self, _matchers: &[Matcher], _start: i64, _end: i64) -> Result<Vec<ExemplarSeries>, SourceError> {
+    fn exemplars(
+        &self,
+        _matchers: &[Matcher],
+        _start: i64,
+        _end: i64,
+    ) -> Result<Vec<ExemplarSeries>, SourceError> {
         Ok(Vec::new())
     }
 
     /// Metadata by metric name (all if `metric` is None), at most `limit` metrics.
-    fn metadata(&self, _metric: Option<&str>, _limit: Option<usize>) -> Result<Vec<MetricMetadata>, SourceError> {
+    fn metadata(
+        &self,
+        _metric: Option<&str>,
+        _limit: Option<usize>,
+    ) -> Result<Vec<MetricMetadata>, SourceError> {
         Ok(Vec::new())
     }
 }
