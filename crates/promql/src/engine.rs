@@ -1,0 +1,282 @@
+//! The public entry points: parse, evaluate as an instant or range query, apply limits.
+
+use crate::error::QueryError;
+use crate::eval::{merge_same_labels, present, EvalSettings, Evaluator, Series, Val};
+use crate::value::{InstantSample, Point, QueryResult, RangeSeries, Value};
+use pharos_config::QueryConfig;
+use pharos_model::SeriesSource;
+use promql_parser::parser::value::ValueType;
+use promql_parser::parser::{Expr, Function};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+/// Engine settings (from `[query]` in the configuration, plus engine-only switches).
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample.
+    pub lookback_delta: Duration,
+    /// Longest a query may run.
+    pub timeout: Duration,
+    /// Most samples a query may load from storage, and most points one node may produce.
+    pub max_samples: usize,
+    /// Most steps of a range query (Prometheus: 11,000).
+    pub max_points_per_series: usize,
+    /// Most series a result may hold.
+    pub max_series: usize,
+    /// Resolution of subqueries written without a step (`x[5m:]`).
+    pub subquery_default_step: Duration,
+    /// Prometheus's experimental delayed `__name__` removal (off by default, as in Prometheus).
+    pub delayed_name_removal: bool,
+}
+
+impl From<&QueryConfig> for EngineOptions {
+    fn from(c: &QueryConfig) -> Self {
+        EngineOptions {
+            lookback_delta: c.lookback_delta,
+            timeout: c.timeout,
+            max_samples: c.max_samples,
+            max_points_per_series: c.max_points_per_series,
+            max_series: c.max_series,
+            subquery_default_step: Duration::from_secs(60),
+            delayed_name_removal: false,
+        }
+    }
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions::from(&QueryConfig::default())
+    }
+}
+
+/// Per-request overrides (the API's `timeout` and `lookback_delta` parameters).
+#[derive(Clone, Debug, Default)]
+pub struct QueryOptions {
+    pub timeout: Option<Duration>,
+    pub lookback_delta: Option<Duration>,
+}
+
+/// The PromQL engine. Cheap to share; every query gets its own evaluator.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+static REGISTER_LEGACY: Once = Once::new();
+
+/// Parses PromQL text. `holt_winters` (Prometheus 2.x's name of
+/// `double_exponential_smoothing`) is accepted too.
+pub fn parse(query: &str) -> Result<Expr, QueryError> {
+    REGISTER_LEGACY.call_once(|| {
+        // Only fails if the parser already knows the name, which is fine.
+        let _ = promql_parser::parser::register_extra_functions(vec![Function::new(
+            "holt_winters",
+            vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
+            0,
+            ValueType::Vector,
+            false,
+        )]);
+    });
+    promql_parser::parser::parse(query).map_err(|e| QueryError::bad_data(format!("invalid parameter \"query\": {e}")))
+}
+
+impl Engine {
+    pub fn new(cfg: &QueryConfig) -> Self {
+        Engine { opts: EngineOptions::from(cfg) }
+    }
+
+    pub fn with_options(opts: EngineOptions) -> Self {
+        Engine { opts }
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Evaluates `query` at `t` (ms).
+    pub fn instant(&self, src: &dyn SeriesSource, query: &str, t: i64) -> Result<QueryResult, QueryError> {
+        self.instant_with(src, query, t, &QueryOptions::default())
+    }
+
+    /// Evaluates `query` at `start, start+step, …, ≤ end` (ms).
+    pub fn range(&self, src: &dyn SeriesSource, query: &str, start: i64, end: i64, step: i64) -> Result<QueryResult, QueryError> {
+        self.range_with(src, query, start, end, step, &QueryOptions::default())
+    }
+
+    pub fn instant_with(&self, src: &dyn SeriesSource, query: &str, t: i64, o: &QueryOptions) -> Result<QueryResult, QueryError> {
+        let expr = parse(query)?;
+        self.instant_expr(src, &expr, t, o)
+    }
+
+    pub fn range_with(
+        &self,
+        src: &dyn SeriesSource,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        o: &QueryOptions,
+    ) -> Result<QueryResult, QueryError> {
+        let expr = parse(query)?;
+        self.range_expr(src, &expr, start, end, step, o)
+    }
+
+    pub fn instant_expr(&self, src: &dyn SeriesSource, expr: &Expr, t: i64, o: &QueryOptions) -> Result<QueryResult, QueryError> {
+        let ev = Evaluator::new(src, self.settings(o), t, t, 0);
+        let ts = [t];
+        let value = match ev.eval(expr, &ts)? {
+            Val::Scalar(v) => Value::Scalar(Point { t, v: v[0] }),
+            Val::Str(s) => Value::String { t, s },
+            Val::Vector(series) => {
+                let series = self.finish(&ev, series)?;
+                Value::Vector(
+                    series
+                        .into_iter()
+                        .filter(|s| present(s.vals[0]))
+                        .map(|s| InstantSample { labels: s.labels, t, v: s.vals[0] })
+                        .collect(),
+                )
+            }
+            Val::Matrix(m) => {
+                let mut out = Vec::with_capacity(m.series.len());
+                for s in &m.series {
+                    let points: Vec<Point> = m.window(&s.points, 0).iter().map(|p| Point { t: p.t, v: p.v }).collect();
+                    if !points.is_empty() {
+                        let labels = if s.drop_name { s.labels.without_metric_name() } else { s.labels.clone() };
+                        out.push(RangeSeries { labels, points });
+                    }
+                }
+                self.check_series(out.len())?;
+                Value::Matrix(out)
+            }
+        };
+        let (warnings, infos) = ev.take_annotations();
+        Ok(QueryResult { value, warnings, infos })
+    }
+
+    pub fn range_expr(
+        &self,
+        src: &dyn SeriesSource,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+        o: &QueryOptions,
+    ) -> Result<QueryResult, QueryError> {
+        if step <= 0 {
+            return Err(QueryError::bad_data(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer",
+            ));
+        }
+        if end < start {
+            return Err(QueryError::bad_data("end timestamp must not be before start time"));
+        }
+        let n = ((end - start) / step + 1) as usize;
+        if n > self.opts.max_points_per_series {
+            return Err(QueryError::bad_data(format!(
+                "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
+                group_thousands(self.opts.max_points_per_series)
+            )));
+        }
+        match expr.value_type() {
+            ValueType::Scalar | ValueType::Vector => {}
+            other => {
+                let name = match other {
+                    ValueType::Matrix => "range vector",
+                    ValueType::String => "string",
+                    _ => "unknown",
+                };
+                return Err(QueryError::bad_data(format!(
+                    "invalid expression type \"{name}\" for range query, must be Scalar or instant Vector"
+                )));
+            }
+        }
+        let ts: Vec<i64> = (0..n).map(|i| start + i as i64 * step).collect();
+        let ev = Evaluator::new(src, self.settings(o), start, end, step);
+        let series = match ev.eval(expr, &ts)? {
+            Val::Scalar(vals) => vec![Series { labels: Default::default(), vals, drop_name: false }],
+            Val::Vector(series) => self.finish(&ev, series)?,
+            other => {
+                return Err(QueryError::bad_data(format!(
+                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                    other.type_name()
+                )))
+            }
+        };
+        let mut out: Vec<RangeSeries> = series
+            .into_iter()
+            .map(|s| RangeSeries {
+                points: ts
+                    .iter()
+                    .zip(&s.vals)
+                    .filter(|(_, v)| present(**v))
+                    .map(|(&t, &v)| Point { t, v })
+                    .collect(),
+                labels: s.labels,
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let (warnings, infos) = ev.take_annotations();
+        Ok(QueryResult { value: Value::Matrix(out), warnings, infos })
+    }
+
+    fn settings(&self, o: &QueryOptions) -> EvalSettings {
+        let timeout = o.timeout.map_or(self.opts.timeout, |t| t.min(self.opts.timeout));
+        EvalSettings {
+            lookback_ms: o.lookback_delta.unwrap_or(self.opts.lookback_delta).as_millis() as i64,
+            subquery_step_ms: (self.opts.subquery_default_step.as_millis() as i64).max(1),
+            delayed_name_removal: self.opts.delayed_name_removal,
+            max_samples: self.opts.max_samples,
+            deadline: Instant::now() + timeout,
+        }
+    }
+
+    /// Applies delayed name removal, then the duplicate and series-count checks.
+    fn finish(&self, ev: &Evaluator, mut series: Vec<Series>) -> Result<Vec<Series>, QueryError> {
+        if ev.settings.delayed_name_removal {
+            for s in &mut series {
+                if s.drop_name {
+                    s.labels = s.labels.without_metric_name();
+                    s.drop_name = false;
+                }
+            }
+            series = merge_same_labels(series)?;
+        }
+        self.check_series(series.len())?;
+        Ok(series)
+    }
+
+    fn check_series(&self, n: usize) -> Result<(), QueryError> {
+        if n > self.opts.max_series {
+            return Err(QueryError::execution(format!(
+                "the query returned {n} series, more than the limit of {} (query.max_series)",
+                self.opts.max_series
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn group_thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands() {
+        assert_eq!(group_thousands(11000), "11,000");
+        assert_eq!(group_thousands(999), "999");
+    }
+}

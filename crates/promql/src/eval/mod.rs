@@ -1,0 +1,357 @@
+//! The evaluator: walks the AST once for all evaluation steps.
+//!
+//! Every node yields its value at every step at once, series by series (dense per-step
+//! arrays with an "absent" marker), so matching, grouping and label work happen once per
+//! series instead of once per step, and per-series work can run on both cores.
+
+mod aggregate;
+mod binary;
+mod functions;
+mod histogram;
+mod kahan;
+mod range_fns;
+mod selector;
+mod subquery;
+
+use crate::error::QueryError;
+use pharos_model::{Labels, Sample, SeriesSource, METRIC_NAME};
+use promql_parser::parser::{AtModifier, Expr, Offset};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Instant, UNIX_EPOCH};
+
+/// The bit pattern that marks "no value at this step" in dense per-step arrays. It is a
+/// signalling NaN, which float arithmetic never produces; stored NaNs with this exact
+/// pattern are canonicalised when read (see [`canonical`]).
+const ABSENT_BITS: u64 = 0x7ff4_0000_0000_0a5e;
+
+#[inline]
+pub(crate) fn absent() -> f64 {
+    f64::from_bits(ABSENT_BITS)
+}
+
+#[inline]
+pub(crate) fn is_absent(v: f64) -> bool {
+    v.to_bits() == ABSENT_BITS
+}
+
+#[inline]
+pub(crate) fn present(v: f64) -> bool {
+    v.to_bits() != ABSENT_BITS
+}
+
+/// A stored value that happens to carry the absent marker's bits becomes a plain NaN.
+#[inline]
+pub(crate) fn canonical(v: f64) -> f64 {
+    if is_absent(v) {
+        f64::NAN
+    } else {
+        v
+    }
+}
+
+/// An instant-vector series evaluated at every step.
+#[derive(Clone, Debug)]
+pub(crate) struct Series {
+    pub labels: Labels,
+    /// One value per step; [`absent`] where the series has no sample.
+    pub vals: Vec<f64>,
+    /// Delayed name removal: the metric name is dropped when the query finishes.
+    pub drop_name: bool,
+}
+
+impl Series {
+    pub fn is_empty(&self) -> bool {
+        self.vals.iter().all(|v| is_absent(*v))
+    }
+}
+
+/// A range-vector series: raw points, and per step a window into them.
+#[derive(Clone, Debug)]
+pub(crate) struct RangeData {
+    pub labels: Labels,
+    pub points: Vec<Sample>,
+    pub drop_name: bool,
+}
+
+/// A range vector: series, the range, and the end of the window at every step.
+#[derive(Clone, Debug)]
+pub(crate) struct MatrixVal {
+    pub series: Vec<RangeData>,
+    pub range: i64,
+    /// Window end per step (step time, `@` and offset applied); the window is
+    /// `[end - range, end]`, closed on both sides as in Prometheus 2.x.
+    pub ends: Vec<i64>,
+}
+
+impl MatrixVal {
+    /// The points of `points` that fall in the window of step `i`.
+    pub fn window<'p>(&self, points: &'p [Sample], i: usize) -> &'p [Sample] {
+        let end = self.ends[i];
+        let start = end - self.range;
+        let lo = points.partition_point(|s| s.t < start);
+        let hi = points.partition_point(|s| s.t <= end);
+        &points[lo..hi.max(lo)]
+    }
+}
+
+/// The value of a node over all steps.
+#[derive(Debug)]
+pub(crate) enum Val {
+    Scalar(Vec<f64>),
+    Str(String),
+    Vector(Vec<Series>),
+    Matrix(MatrixVal),
+}
+
+impl Val {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Val::Scalar(_) => "scalar",
+            Val::Str(_) => "string",
+            Val::Vector(_) => "instant vector",
+            Val::Matrix(_) => "range vector",
+        }
+    }
+}
+
+/// Settings of one evaluation.
+#[derive(Clone, Debug)]
+pub(crate) struct EvalSettings {
+    pub lookback_ms: i64,
+    pub subquery_step_ms: i64,
+    pub delayed_name_removal: bool,
+    pub max_samples: usize,
+    pub deadline: Instant,
+}
+
+/// Shared state of one query evaluation.
+pub(crate) struct Evaluator<'a> {
+    pub src: &'a dyn SeriesSource,
+    pub settings: EvalSettings,
+    pub query_start: i64,
+    pub query_end: i64,
+    /// Query step (ms), for `step()`; 0 for instant queries.
+    pub query_step: i64,
+    loaded: AtomicUsize,
+    warnings: Mutex<BTreeSet<String>>,
+    infos: Mutex<BTreeSet<String>>,
+}
+
+/// Series count from which per-series work is spread over threads.
+pub(crate) const PARALLEL_MIN_SERIES: usize = 64;
+
+impl<'a> Evaluator<'a> {
+    pub fn new(src: &'a dyn SeriesSource, settings: EvalSettings, start: i64, end: i64, step: i64) -> Self {
+        Evaluator {
+            src,
+            settings,
+            query_start: start,
+            query_end: end,
+            query_step: step,
+            loaded: AtomicUsize::new(0),
+            warnings: Mutex::new(BTreeSet::new()),
+            infos: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    pub fn warn(&self, msg: String) {
+        self.warnings.lock().unwrap().insert(msg);
+    }
+
+    pub fn info(&self, msg: String) {
+        self.infos.lock().unwrap().insert(msg);
+    }
+
+    pub fn take_annotations(&self) -> (Vec<String>, Vec<String>) {
+        let w = std::mem::take(&mut *self.warnings.lock().unwrap());
+        let i = std::mem::take(&mut *self.infos.lock().unwrap());
+        (w.into_iter().collect(), i.into_iter().collect())
+    }
+
+    pub fn check_deadline(&self) -> Result<(), QueryError> {
+        if Instant::now() > self.settings.deadline {
+            Err(QueryError::timeout())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Accounts `n` samples loaded from storage; fails beyond the per-query limit.
+    pub fn account_loaded(&self, n: usize) -> Result<(), QueryError> {
+        let total = self.loaded.fetch_add(n, Ordering::Relaxed) + n;
+        if total > self.settings.max_samples {
+            return Err(QueryError::too_many_samples());
+        }
+        Ok(())
+    }
+
+    /// Checks that one node's output (`n` points) fits under the sample limit.
+    pub fn check_output(&self, n: usize) -> Result<(), QueryError> {
+        if n > self.settings.max_samples {
+            return Err(QueryError::too_many_samples());
+        }
+        Ok(())
+    }
+
+    /// Evaluates `e` at every time in `ts` (milliseconds, ascending).
+    pub fn eval(&self, e: &Expr, ts: &[i64]) -> Result<Val, QueryError> {
+        self.check_deadline()?;
+        let v = match e {
+            Expr::NumberLiteral(n) => Val::Scalar(vec![n.val; ts.len()]),
+            Expr::StringLiteral(s) => Val::Str(s.val.clone()),
+            Expr::Paren(p) => self.eval(&p.expr, ts)?,
+            Expr::Unary(u) => self.negate(self.eval(&u.expr, ts)?)?,
+            Expr::Binary(b) => binary::eval(self, b, ts)?,
+            Expr::Aggregate(a) => aggregate::eval(self, a, ts)?,
+            Expr::Call(c) => functions::eval_call(self, c, ts)?,
+            Expr::VectorSelector(vs) => Val::Vector(selector::instant(self, vs, ts, false)?),
+            Expr::MatrixSelector(ms) => Val::Matrix(selector::matrix(self, ms, ts)?),
+            Expr::Subquery(sq) => Val::Matrix(subquery::eval(self, sq, ts)?),
+            Expr::Extension(_) => return Err(QueryError::bad_data("extension expressions are not supported")),
+        };
+        if let Val::Vector(s) = &v {
+            self.check_output(s.len().saturating_mul(ts.len()))?;
+        }
+        Ok(v)
+    }
+
+    /// Evaluates an expression that must be a scalar (function and aggregation parameters).
+    pub fn eval_scalar(&self, e: &Expr, ts: &[i64]) -> Result<Vec<f64>, QueryError> {
+        match self.eval(e, ts)? {
+            Val::Scalar(v) => Ok(v),
+            other => Err(QueryError::bad_data(format!(
+                "expected scalar, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    pub fn eval_vector(&self, e: &Expr, ts: &[i64]) -> Result<Vec<Series>, QueryError> {
+        match self.eval(e, ts)? {
+            Val::Vector(v) => Ok(v),
+            other => Err(QueryError::bad_data(format!(
+                "expected instant vector, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    pub fn eval_string(&self, e: &Expr, ts: &[i64]) -> Result<String, QueryError> {
+        match self.eval(e, ts)? {
+            Val::Str(s) => Ok(s),
+            other => Err(QueryError::bad_data(format!("expected string, got {}", other.type_name()))),
+        }
+    }
+
+    pub fn eval_matrix(&self, e: &Expr, ts: &[i64]) -> Result<MatrixVal, QueryError> {
+        match self.eval(e, ts)? {
+            Val::Matrix(m) => Ok(m),
+            other => Err(QueryError::bad_data(format!("expected range vector, got {}", other.type_name()))),
+        }
+    }
+
+    fn negate(&self, v: Val) -> Result<Val, QueryError> {
+        Ok(match v {
+            Val::Scalar(mut s) => {
+                s.iter_mut().for_each(|x| *x = -*x);
+                Val::Scalar(s)
+            }
+            Val::Vector(mut series) => {
+                for s in &mut series {
+                    s.vals.iter_mut().filter(|x| present(**x)).for_each(|x| *x = -*x);
+                    self.drop_name(s);
+                }
+                Val::Vector(self.dedup(series)?)
+            }
+            other => {
+                return Err(QueryError::bad_data(format!(
+                    "unary expression only allowed on expressions of type scalar or instant vector, got {}",
+                    other.type_name()
+                )))
+            }
+        })
+    }
+
+    /// Drops the metric name now, or marks it for dropping at the end (delayed removal).
+    pub fn drop_name(&self, s: &mut Series) {
+        if self.settings.delayed_name_removal {
+            s.drop_name = true;
+        } else if s.labels.get(METRIC_NAME).is_some() {
+            s.labels = s.labels.without_metric_name();
+        }
+    }
+
+    /// Merges series with identical label sets; two values at one step are an error
+    /// ("vector cannot contain metrics with the same labelset"), as in Prometheus.
+    pub fn dedup(&self, series: Vec<Series>) -> Result<Vec<Series>, QueryError> {
+        merge_same_labels(series)
+    }
+
+    /// The time a selector or subquery looks at for each step: `@` pins it, `offset` shifts it.
+    pub fn effective_times(&self, ts: &[i64], at: &Option<AtModifier>, offset: &Option<Offset>) -> Vec<i64> {
+        let off = offset_ms(offset);
+        match self.at_ms(at) {
+            Some(at) => vec![at - off; ts.len()],
+            None => ts.iter().map(|t| t - off).collect(),
+        }
+    }
+
+    pub fn at_ms(&self, at: &Option<AtModifier>) -> Option<i64> {
+        match at {
+            None => None,
+            Some(AtModifier::Start) => Some(self.query_start),
+            Some(AtModifier::End) => Some(self.query_end),
+            Some(AtModifier::At(t)) => Some(match t.duration_since(UNIX_EPOCH) {
+                Ok(d) => d.as_millis() as i64,
+                Err(e) => -(e.duration().as_millis() as i64),
+            }),
+        }
+    }
+}
+
+pub(crate) fn offset_ms(offset: &Option<Offset>) -> i64 {
+    match offset {
+        None => 0,
+        Some(Offset::Pos(d)) => d.as_millis() as i64,
+        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+    }
+}
+
+/// Merges series that share a label set (and name-drop flag outcome).
+pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>, QueryError> {
+    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
+    let mut out: Vec<Series> = Vec::with_capacity(series.len());
+    for s in series {
+        match index.get(&s.labels) {
+            None => {
+                index.insert(s.labels.clone(), out.len());
+                out.push(s);
+            }
+            Some(&i) => {
+                let dst = &mut out[i];
+                for (d, v) in dst.vals.iter_mut().zip(s.vals.iter()) {
+                    if present(*v) {
+                        if present(*d) {
+                            return Err(QueryError::same_labelset());
+                        }
+                        *d = *v;
+                    }
+                }
+                dst.drop_name &= s.drop_name;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `f` over items, on both cores when there are enough of them.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() >= PARALLEL_MIN_SERIES {
+        items.par_iter().map(f).collect()
+    } else {
+        items.iter().map(f).collect()
+    }
+}

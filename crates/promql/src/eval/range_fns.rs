@@ -1,0 +1,352 @@
+//! Functions over range vectors: rates, `*_over_time`, regression, smoothing.
+
+use super::aggregate::quantile;
+use super::functions::{absent_labels, unwrap_parens};
+use super::kahan::kahan_inc;
+use super::{absent, par_map, Evaluator, MatrixVal, Series, Val};
+use crate::error::QueryError;
+use pharos_model::{Sample, METRIC_NAME};
+use promql_parser::parser::Expr;
+
+const RANGE_FUNCTIONS: &[&str] = &[
+    "rate",
+    "irate",
+    "increase",
+    "delta",
+    "idelta",
+    "deriv",
+    "predict_linear",
+    "holt_winters",
+    "double_exponential_smoothing",
+    "changes",
+    "resets",
+    "avg_over_time",
+    "min_over_time",
+    "max_over_time",
+    "sum_over_time",
+    "count_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "last_over_time",
+    "first_over_time",
+    "present_over_time",
+    "absent_over_time",
+    "quantile_over_time",
+    "mad_over_time",
+    "ts_of_first_over_time",
+    "ts_of_last_over_time",
+    "ts_of_max_over_time",
+    "ts_of_min_over_time",
+];
+
+pub(crate) fn is_range_function(name: &str) -> bool {
+    RANGE_FUNCTIONS.contains(&name)
+}
+
+pub(crate) fn eval(ev: &Evaluator, name: &str, args: &[&Expr], ts: &[i64]) -> Result<Val, QueryError> {
+    let matrix_idx = usize::from(name == "quantile_over_time");
+    let marg = *args
+        .get(matrix_idx)
+        .ok_or_else(|| QueryError::bad_data(format!("{name}() needs a range vector argument")))?;
+    let mut scalars = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if i != matrix_idx {
+            scalars.push(ev.eval_scalar(a, ts)?);
+        }
+    }
+    let m = ev.eval_matrix(marg, ts)?;
+
+    if name == "absent_over_time" {
+        let vals = (0..ts.len())
+            .map(|i| if m.series.iter().any(|s| !m.window(&s.points, i).is_empty()) { absent() } else { 1.0 })
+            .collect();
+        let s = Series { labels: absent_labels(unwrap_parens(marg)), vals, drop_name: false };
+        return Ok(Val::Vector(if s.is_empty() { Vec::new() } else { vec![s] }));
+    }
+    if name == "holt_winters" || name == "double_exponential_smoothing" {
+        let (sf, tf) = (scalars[0][0], scalars[1][0]);
+        if sf <= 0.0 || sf >= 1.0 {
+            return Err(QueryError::execution(format!("invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}")));
+        }
+        if tf <= 0.0 || tf >= 1.0 {
+            return Err(QueryError::execution(format!("invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}")));
+        }
+    }
+    if name == "quantile_over_time" {
+        if let Some(q) = scalars[0].iter().find(|q| !(0.0..=1.0).contains(*q) && !q.is_nan()) {
+            ev.warn(format!("PromQL warning: quantile value should be between 0 and 1, got {q}"));
+        }
+    }
+    if matches!(name, "rate" | "increase" | "irate") {
+        for s in &m.series {
+            if let Some(n) = s.labels.get(METRIC_NAME) {
+                if !["_total", "_sum", "_count", "_bucket"].iter().any(|suf| n.ends_with(suf)) {
+                    ev.info(format!(
+                        "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
+                    ));
+                }
+            }
+        }
+    }
+    let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    let series = par_map(&m.series, |s| {
+        let vals: Vec<f64> = (0..ts.len())
+            .map(|i| {
+                let w = m.window(&s.points, i);
+                apply(name, &m, w, i, ts[i], &scalars).unwrap_or_else(absent)
+            })
+            .collect();
+        Series { labels: s.labels.clone(), vals, drop_name: s.drop_name }
+    });
+    let mut out: Vec<Series> = series.into_iter().filter(|s| !s.is_empty()).collect();
+    if !keep_name {
+        out.iter_mut().for_each(|s| ev.drop_name(s));
+    }
+    Ok(Val::Vector(if keep_name { out } else { ev.dedup(out)? }))
+}
+
+/// One function on one window. `None` means no output at this step.
+fn apply(name: &str, m: &MatrixVal, w: &[Sample], i: usize, t: i64, scalars: &[Vec<f64>]) -> Option<f64> {
+    if w.is_empty() {
+        return None;
+    }
+    let end = m.ends[i];
+    let start = end - m.range;
+    Some(match name {
+        "rate" => extrapolated_rate(w, start, end, true, true)?,
+        "increase" => extrapolated_rate(w, start, end, true, false)?,
+        "delta" => extrapolated_rate(w, start, end, false, false)?,
+        "irate" => instant_value(w, true)?,
+        "idelta" => instant_value(w, false)?,
+        "deriv" => {
+            if w.len() < 2 {
+                return None;
+            }
+            linear_regression(w, w[0].t).0
+        }
+        "predict_linear" => {
+            if w.len() < 2 {
+                return None;
+            }
+            let (slope, intercept) = linear_regression(w, t);
+            slope * scalars[0][i] + intercept
+        }
+        "holt_winters" | "double_exponential_smoothing" => holt_winters(w, scalars[0][i], scalars[1][i])?,
+        "changes" => w.windows(2).filter(|p| p[0].v != p[1].v && !(p[0].v.is_nan() && p[1].v.is_nan())).count() as f64,
+        "resets" => w.windows(2).filter(|p| p[1].v < p[0].v).count() as f64,
+        "avg_over_time" => avg(w),
+        "sum_over_time" => {
+            let (mut s, mut c) = (0.0, 0.0);
+            for p in w {
+                (s, c) = kahan_inc(p.v, s, c);
+            }
+            if s.is_infinite() {
+                s
+            } else {
+                s + c
+            }
+        }
+        "min_over_time" => w[1..].iter().fold(w[0].v, |m, p| if p.v < m || m.is_nan() { p.v } else { m }),
+        "max_over_time" => w[1..].iter().fold(w[0].v, |m, p| if p.v > m || m.is_nan() { p.v } else { m }),
+        "count_over_time" => w.len() as f64,
+        "stddev_over_time" => variance(w).sqrt(),
+        "stdvar_over_time" => variance(w),
+        "last_over_time" => w[w.len() - 1].v,
+        "first_over_time" => w[0].v,
+        "present_over_time" => 1.0,
+        "quantile_over_time" => {
+            let mut v: Vec<f64> = w.iter().map(|p| p.v).collect();
+            quantile(scalars[0][i], &mut v)
+        }
+        "mad_over_time" => {
+            let mut v: Vec<f64> = w.iter().map(|p| p.v).collect();
+            let median = quantile(0.5, &mut v);
+            let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();
+            quantile(0.5, &mut dev)
+        }
+        "ts_of_first_over_time" => w[0].t as f64 / 1000.0,
+        "ts_of_last_over_time" => w[w.len() - 1].t as f64 / 1000.0,
+        "ts_of_max_over_time" => extreme_ts(w, |a, b| a > b),
+        "ts_of_min_over_time" => extreme_ts(w, |a, b| a < b),
+        _ => return None,
+    })
+}
+
+/// Timestamp (seconds) of the last sample holding the extreme value.
+fn extreme_ts(w: &[Sample], better: impl Fn(f64, f64) -> bool) -> f64 {
+    let mut best = w[0];
+    for p in &w[1..] {
+        if better(p.v, best.v) || best.v.is_nan() || p.v == best.v {
+            best = *p;
+        }
+    }
+    best.t as f64 / 1000.0
+}
+
+/// Prometheus 2.x `extrapolatedRate`.
+fn extrapolated_rate(w: &[Sample], range_start: i64, range_end: i64, is_counter: bool, is_rate: bool) -> Option<f64> {
+    if w.len() < 2 {
+        return None;
+    }
+    let (first, last) = (w[0], w[w.len() - 1]);
+    let mut result = last.v - first.v;
+    if is_counter {
+        let mut prev = 0.0;
+        for p in w {
+            if p.v < prev {
+                result += prev;
+            }
+            prev = p.v;
+        }
+    }
+    let mut to_start = (first.t - range_start) as f64 / 1000.0;
+    let mut to_end = (range_end - last.t) as f64 / 1000.0;
+    let sampled = (last.t - first.t) as f64 / 1000.0;
+    let avg_step = sampled / (w.len() - 1) as f64;
+    let threshold = avg_step * 1.1;
+    let mut interval = sampled;
+    if to_start >= threshold {
+        to_start = avg_step / 2.0;
+    }
+    if is_counter && result > 0.0 && first.v >= 0.0 {
+        let to_zero = sampled * (first.v / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    interval += to_start;
+    if to_end >= threshold {
+        to_end = avg_step / 2.0;
+    }
+    interval += to_end;
+    let mut factor = interval / sampled;
+    if is_rate {
+        factor /= (range_end - range_start) as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+/// `irate` / `idelta`: from the last two samples.
+fn instant_value(w: &[Sample], is_rate: bool) -> Option<f64> {
+    if w.len() < 2 {
+        return None;
+    }
+    let (prev, last) = (w[w.len() - 2], w[w.len() - 1]);
+    let mut v = if is_rate && last.v < prev.v { last.v } else { last.v - prev.v };
+    let dt = last.t - prev.t;
+    if dt == 0 {
+        return None;
+    }
+    if is_rate {
+        v /= dt as f64 / 1000.0;
+    }
+    Some(v)
+}
+
+/// Least-squares slope and intercept, x in seconds relative to `intercept_t`.
+fn linear_regression(w: &[Sample], intercept_t: i64) -> (f64, f64) {
+    let (mut n, mut sx, mut cx, mut sy, mut cy, mut sxy, mut cxy, mut sx2, mut cx2) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let init_y = w[0].v;
+    let mut const_y = true;
+    for (i, p) in w.iter().enumerate() {
+        if const_y && i > 0 && p.v != init_y {
+            const_y = false;
+        }
+        n += 1.0;
+        let x = (p.t - intercept_t) as f64 / 1e3;
+        (sx, cx) = kahan_inc(x, sx, cx);
+        (sy, cy) = kahan_inc(p.v, sy, cy);
+        (sxy, cxy) = kahan_inc(x * p.v, sxy, cxy);
+        (sx2, cx2) = kahan_inc(x * x, sx2, cx2);
+    }
+    if const_y {
+        if init_y.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init_y);
+    }
+    let (sx, sy, sxy, sx2) = (sx + cx, sy + cy, sxy + cxy, sx2 + cx2);
+    let cov = sxy - sx * sy / n;
+    let var = sx2 - sx * sx / n;
+    let slope = cov / var;
+    (slope, sy / n - slope * sx / n)
+}
+
+fn holt_winters(w: &[Sample], sf: f64, tf: f64) -> Option<f64> {
+    if w.len() < 2 {
+        return None;
+    }
+    let (mut s0, mut s1) = (0.0, w[0].v);
+    let mut b = w[1].v - w[0].v;
+    for (i, p) in w.iter().enumerate().skip(1) {
+        let x = sf * p.v;
+        if i > 1 {
+            b = tf * (s1 - s0) + (1.0 - tf) * b;
+        }
+        let y = (1.0 - sf) * (s1 + b);
+        s0 = s1;
+        s1 = x + y;
+    }
+    Some(s1)
+}
+
+fn avg(w: &[Sample]) -> f64 {
+    let (mut mean, mut c, mut count) = (0.0f64, 0.0, 0.0);
+    for p in w {
+        count += 1.0;
+        if mean.is_infinite() {
+            if p.v.is_infinite() && (mean > 0.0) == (p.v > 0.0) {
+                continue;
+            }
+            if !p.v.is_infinite() && !p.v.is_nan() {
+                continue;
+            }
+        }
+        (mean, c) = kahan_inc(p.v / count - mean / count, mean, c);
+    }
+    if mean.is_infinite() {
+        mean
+    } else {
+        mean + c
+    }
+}
+
+fn variance(w: &[Sample]) -> f64 {
+    let (mut count, mut mean, mut cmean, mut aux, mut caux) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for p in w {
+        count += 1.0;
+        let delta = p.v - (mean + cmean);
+        (mean, cmean) = kahan_inc(delta / count, mean, cmean);
+        (aux, caux) = kahan_inc(delta * (p.v - (mean + cmean)), aux, caux);
+    }
+    (aux + caux) / count
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(v: &[(i64, f64)]) -> Vec<Sample> {
+        v.iter().map(|&(t, v)| Sample { t, v }).collect()
+    }
+
+    #[test]
+    fn rate_extrapolates_like_prometheus() {
+        // 0..=100 over 50m at 5m steps, rate over [5m] at 50m: 10 per 300 s.
+        let w = pts(&[(2_700_000, 90.0), (3_000_000, 100.0)]);
+        let r = extrapolated_rate(&w, 2_700_000, 3_000_000, true, true).unwrap();
+        assert!((r - 10.0 / 300.0).abs() < 1e-12);
+        // Counter reset adds the value before the reset.
+        let w = pts(&[(0, 5.0), (10_000, 1.0), (20_000, 3.0)]);
+        let inc = extrapolated_rate(&w, 0, 20_000, true, false).unwrap();
+        assert!((inc - 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn regression_of_a_line() {
+        let w = pts(&[(0, 1.0), (1000, 3.0), (2000, 5.0)]);
+        let (slope, icpt) = linear_regression(&w, 0);
+        assert!((slope - 2.0).abs() < 1e-12 && (icpt - 1.0).abs() < 1e-12);
+    }
+}
