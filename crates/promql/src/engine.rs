@@ -77,12 +77,15 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
             false,
         )]);
     });
-    promql_parser::parser::parse(query).map_err(|e| QueryError::bad_data(format!("invalid parameter \"query\": {e}")))
+    promql_parser::parser::parse(query)
+        .map_err(|e| QueryError::bad_data(format!("invalid parameter \"query\": {e}")))
 }
 
 impl Engine {
     pub fn new(cfg: &QueryConfig) -> Self {
-        Engine { opts: EngineOptions::from(cfg) }
+        Engine {
+            opts: EngineOptions::from(cfg),
+        }
     }
 
     pub fn with_options(opts: EngineOptions) -> Self {
@@ -94,16 +97,34 @@ impl Engine {
     }
 
     /// Evaluates `query` at `t` (ms).
-    pub fn instant(&self, src: &dyn SeriesSource, query: &str, t: i64) -> Result<QueryResult, QueryError> {
+    pub fn instant(
+        &self,
+        src: &dyn SeriesSource,
+        query: &str,
+        t: i64,
+    ) -> Result<QueryResult, QueryError> {
         self.instant_with(src, query, t, &QueryOptions::default())
     }
 
     /// Evaluates `query` at `start, start+step, …, ≤ end` (ms).
-    pub fn range(&self, src: &dyn SeriesSource, query: &str, start: i64, end: i64, step: i64) -> Result<QueryResult, QueryError> {
+    pub fn range(
+        &self,
+        src: &dyn SeriesSource,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult, QueryError> {
         self.range_with(src, query, start, end, step, &QueryOptions::default())
     }
 
-    pub fn instant_with(&self, src: &dyn SeriesSource, query: &str, t: i64, o: &QueryOptions) -> Result<QueryResult, QueryError> {
+    pub fn instant_with(
+        &self,
+        src: &dyn SeriesSource,
+        query: &str,
+        t: i64,
+        o: &QueryOptions,
+    ) -> Result<QueryResult, QueryError> {
         let expr = parse(query)?;
         self.instant_expr(src, &expr, t, o)
     }
@@ -121,7 +142,13 @@ impl Engine {
         self.range_expr(src, &expr, start, end, step, o)
     }
 
-    pub fn instant_expr(&self, src: &dyn SeriesSource, expr: &Expr, t: i64, o: &QueryOptions) -> Result<QueryResult, QueryError> {
+    pub fn instant_expr(
+        &self,
+        src: &dyn SeriesSource,
+        expr: &Expr,
+        t: i64,
+        o: &QueryOptions,
+    ) -> Result<QueryResult, QueryError> {
         let ev = Evaluator::new(src, self.settings(o), t, t, 0);
         let ts = [t];
         let value = match ev.eval(expr, &ts)? {
@@ -133,16 +160,28 @@ impl Engine {
                     series
                         .into_iter()
                         .filter(|s| present(s.vals[0]))
-                        .map(|s| InstantSample { labels: s.labels, t, v: s.vals[0] })
+                        .map(|s| InstantSample {
+                            labels: s.labels,
+                            t,
+                            v: s.vals[0],
+                        })
                         .collect(),
                 )
             }
             Val::Matrix(m) => {
                 let mut out = Vec::with_capacity(m.series.len());
                 for s in &m.series {
-                    let points: Vec<Point> = m.window(&s.points, 0).iter().map(|p| Point { t: p.t, v: p.v }).collect();
+                    let points: Vec<Point> = m
+                        .window(&s.points, 0)
+                        .iter()
+                        .map(|p| Point { t: p.t, v: p.v })
+                        .collect();
                     if !points.is_empty() {
-                        let labels = if s.drop_name { s.labels.without_metric_name() } else { s.labels.clone() };
+                        let labels = if s.drop_name {
+                            s.labels.without_metric_name()
+                        } else {
+                            s.labels.clone()
+                        };
                         out.push(RangeSeries { labels, points });
                     }
                 }
@@ -151,7 +190,11 @@ impl Engine {
             }
         };
         let (warnings, infos) = ev.take_annotations();
-        Ok(QueryResult { value, warnings, infos })
+        Ok(QueryResult {
+            value,
+            warnings,
+            infos,
+        })
     }
 
     pub fn range_expr(
@@ -169,7 +212,9 @@ impl Engine {
             ));
         }
         if end < start {
-            return Err(QueryError::bad_data("end timestamp must not be before start time"));
+            return Err(QueryError::bad_data(
+                "end timestamp must not be before start time",
+            ));
         }
         let n = ((end - start) / step + 1) as usize;
         if n > self.opts.max_points_per_series {
@@ -194,13 +239,17 @@ impl Engine {
         let ts: Vec<i64> = (0..n).map(|i| start + i as i64 * step).collect();
         let ev = Evaluator::new(src, self.settings(o), start, end, step);
         let series = match ev.eval(expr, &ts)? {
-            Val::Scalar(vals) => vec![Series { labels: Default::default(), vals, drop_name: false }],
+            Val::Scalar(vals) => vec![Series {
+                labels: Default::default(),
+                vals,
+                drop_name: false,
+            }],
             Val::Vector(series) => self.finish(&ev, series)?,
             other => {
                 return Err(QueryError::bad_data(format!(
-                    "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
-                    other.type_name()
-                )))
+                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                other.type_name()
+            )))
             }
         };
         let mut out: Vec<RangeSeries> = series
@@ -218,13 +267,22 @@ impl Engine {
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         let (warnings, infos) = ev.take_annotations();
-        Ok(QueryResult { value: Value::Matrix(out), warnings, infos })
+        Ok(QueryResult {
+            value: Value::Matrix(out),
+            warnings,
+            infos,
+        })
     }
 
     fn settings(&self, o: &QueryOptions) -> EvalSettings {
-        let timeout = o.timeout.map_or(self.opts.timeout, |t| t.min(self.opts.timeout));
+        let timeout = o
+            .timeout
+            .map_or(self.opts.timeout, |t| t.min(self.opts.timeout));
         EvalSettings {
-            lookback_ms: o.lookback_delta.unwrap_or(self.opts.lookback_delta).as_millis() as i64,
+            lookback_ms: o
+                .lookback_delta
+                .unwrap_or(self.opts.lookback_delta)
+                .as_millis() as i64,
             subquery_step_ms: (self.opts.subquery_default_step.as_millis() as i64).max(1),
             delayed_name_removal: self.opts.delayed_name_removal,
             max_samples: self.opts.max_samples,
@@ -262,7 +320,7 @@ fn group_thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

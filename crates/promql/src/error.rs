@@ -48,7 +48,10 @@ pub struct QueryError {
 
 impl QueryError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        QueryError { kind, message: message.into() }
+        QueryError {
+            kind,
+            message: message.into(),
+        }
     }
     pub fn bad_data(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::BadData, message)
@@ -57,10 +60,15 @@ impl QueryError {
         Self::new(ErrorKind::Execution, message)
     }
     pub fn timeout() -> Self {
-        Self::new(ErrorKind::Timeout, "query timed out in expression evaluation")
+        Self::new(
+            ErrorKind::Timeout,
+            "query timed out in expression evaluation",
+        )
     }
     pub fn too_many_samples() -> Self {
-        Self::execution("query processing would load too many samples into memory in query execution")
+        Self::execution(
+            "query processing would load too many samples into memory in query execution",
+        )
     }
     pub fn same_labelset() -> Self {
         Self::execution("vector cannot contain metrics with the same labelset")
@@ -72,7 +80,9 @@ impl From<pharos_model::SourceError> for QueryError {
         use pharos_model::SourceError as S;
         match e {
             S::LimitExceeded(m) => QueryError::execution(m),
-            S::Cancelled(m) => QueryError::new(ErrorKind::Canceled, format!("query cancelled: {m}")),
+            S::Cancelled(m) => {
+                QueryError::new(ErrorKind::Canceled, format!("query cancelled: {m}"))
+            }
             S::Storage(m) => QueryError::new(ErrorKind::Internal, format!("storage error: {m}")),
         }
     }

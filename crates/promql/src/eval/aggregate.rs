@@ -14,22 +14,37 @@ pub(crate) fn eval(ev: &Evaluator, a: &AggregateExpr, ts: &[i64]) -> Result<Val,
     let steps = ts.len();
     let series = match op.as_str() {
         "sum" | "avg" | "min" | "max" | "count" | "group" | "stddev" | "stdvar" => {
-            let vals = par_map(&members, |m| (0..steps).map(|i| simple(&op, &input, m, i)).collect::<Vec<f64>>());
+            let vals = par_map(&members, |m| {
+                (0..steps)
+                    .map(|i| simple(&op, &input, m, i))
+                    .collect::<Vec<f64>>()
+            });
             keys.into_iter()
                 .zip(vals)
-                .map(|(labels, vals)| Series { labels, vals, drop_name: false })
+                .zip(&members)
+                .map(|((labels, vals), m)| Series {
+                    drop_name: group_drops_name(&labels, &input, m),
+                    labels,
+                    vals,
+                })
                 .collect()
         }
         "quantile" => {
-            let q = ev.eval_scalar(a.param.as_deref().ok_or_else(|| missing(&op))?, ts)?;
-            if q.iter().any(|q| !(0.0..=1.0).contains(q) && !q.is_nan()) {
-                let bad = q.iter().find(|q| !(0.0..=1.0).contains(*q)).copied().unwrap_or(f64::NAN);
-                ev.warn(format!("PromQL warning: quantile value should be between 0 and 1, got {bad}"));
+            let q = first_step_param(ev, a, ts)?;
+            if !(0.0..=1.0).contains(&q[0]) {
+                ev.warn(format!(
+                    "PromQL warning: quantile value should be between 0 and 1, got {}",
+                    q[0]
+                ));
             }
             let vals = par_map(&members, |m| {
                 (0..steps)
                     .map(|i| {
-                        let mut v: Vec<f64> = m.iter().map(|&j| input[j].vals[i]).filter(|v| present(*v)).collect();
+                        let mut v: Vec<f64> = m
+                            .iter()
+                            .map(|&j| input[j].vals[i])
+                            .filter(|v| present(*v))
+                            .collect();
                         if v.is_empty() {
                             absent()
                         } else {
@@ -40,24 +55,51 @@ pub(crate) fn eval(ev: &Evaluator, a: &AggregateExpr, ts: &[i64]) -> Result<Val,
             });
             keys.into_iter()
                 .zip(vals)
-                .map(|(labels, vals)| Series { labels, vals, drop_name: false })
+                .zip(&members)
+                .map(|((labels, vals), m)| Series {
+                    drop_name: group_drops_name(&labels, &input, m),
+                    labels,
+                    vals,
+                })
                 .collect()
         }
         "topk" | "bottomk" | "limitk" | "limit_ratio" => {
-            let p = ev.eval_scalar(a.param.as_deref().ok_or_else(|| missing(&op))?, ts)?;
+            let p = first_step_param(ev, a, ts)?;
             select_members(ev, &op, input, &members, &p)?
         }
         "count_values" => {
             let label = ev.eval_string(a.param.as_deref().ok_or_else(|| missing(&op))?, ts)?;
             count_values(&label, &input, &keys, &members, steps)?
         }
-        other => return Err(QueryError::bad_data(format!("unknown aggregation {other:?}"))),
+        other => {
+            return Err(QueryError::bad_data(format!(
+                "unknown aggregation {other:?}"
+            )))
+        }
     };
-    Ok(Val::Vector(series.into_iter().filter(|s| !s.is_empty()).collect()))
+    Ok(Val::Vector(
+        series.into_iter().filter(|s| !s.is_empty()).collect(),
+    ))
+}
+
+/// The parameter of topk, bottomk, quantile, limitk and limit_ratio. Prometheus 2.x
+/// evaluates it once, at the first step, and uses that value at every step.
+fn first_step_param(ev: &Evaluator, a: &AggregateExpr, ts: &[i64]) -> Result<Vec<f64>, QueryError> {
+    let op = a.op.to_string();
+    let p = ev.eval_scalar(
+        a.param.as_deref().ok_or_else(|| missing(&op))?,
+        &ts[..1.min(ts.len())],
+    )?;
+    Ok(vec![p.first().copied().unwrap_or(f64::NAN); ts.len()])
 }
 
 fn missing(op: &str) -> QueryError {
     QueryError::bad_data(format!("{op} needs a parameter"))
+}
+
+/// A group keyed by a to-be-dropped metric name (delayed name removal) drops it too.
+fn group_drops_name(key: &Labels, input: &[Series], members: &[usize]) -> bool {
+    key.get(METRIC_NAME).is_some() && members.iter().any(|&j| input[j].drop_name)
 }
 
 /// Groups series by their grouping labels, in order of first appearance.
@@ -99,7 +141,10 @@ pub(crate) fn grouping_key(labels: &Labels, modifier: &Option<LabelModifier>) ->
 
 /// sum, avg, min, max, count, group, stddev, stdvar of one group at one step.
 fn simple(op: &str, input: &[Series], members: &[usize], i: usize) -> f64 {
-    let mut vals = members.iter().map(|&j| input[j].vals[i]).filter(|v| present(*v));
+    let mut vals = members
+        .iter()
+        .map(|&j| input[j].vals[i])
+        .filter(|v| present(*v));
     let Some(first) = vals.next() else {
         return absent();
     };
@@ -112,9 +157,21 @@ fn simple(op: &str, input: &[Series], members: &[usize], i: usize) -> f64 {
             s + c
         }
         "avg" => {
-            let (mut mean, mut n) = (first, 1.0);
+            let (mut sum, mut c, mut n) = (first, 0.0, 1.0);
+            let (mut mean, mut incremental) = (0.0, false);
             for v in vals {
                 n += 1.0;
+                if !incremental {
+                    let (ns, nc) = kahan_inc(v, sum, c);
+                    if !ns.is_infinite() {
+                        (sum, c) = (ns, nc);
+                        continue;
+                    }
+                    // The sum would overflow: continue with an incremental mean.
+                    incremental = true;
+                    mean = sum / (n - 1.0);
+                    c /= n - 1.0;
+                }
                 if mean.is_infinite() {
                     if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
                         continue;
@@ -123,9 +180,14 @@ fn simple(op: &str, input: &[Series], members: &[usize], i: usize) -> f64 {
                         continue;
                     }
                 }
-                mean += v / n - mean / n;
+                let q = (n - 1.0) / n;
+                (mean, c) = kahan_inc(v / n, q * mean, q * c);
             }
-            mean
+            if incremental {
+                mean + c
+            } else {
+                (sum + c) / n
+            }
         }
         "min" => vals.fold(first, |m, v| if m > v || m.is_nan() { v } else { m }),
         "max" => vals.fold(first, |m, v| if m < v || m.is_nan() { v } else { m }),
@@ -176,26 +238,48 @@ pub(crate) fn quantile(q: f64, vals: &mut [f64]) -> f64 {
 }
 
 /// topk, bottomk, limitk, limit_ratio: the output keeps the selected input series.
-fn select_members(ev: &Evaluator, op: &str, input: Vec<Series>, members: &[Vec<usize>], p: &[f64]) -> Result<Vec<Series>, QueryError> {
+fn select_members(
+    ev: &Evaluator,
+    op: &str,
+    input: Vec<Series>,
+    members: &[Vec<usize>],
+    p: &[f64],
+) -> Result<Vec<Series>, QueryError> {
     let steps = p.len();
     let mut chosen: Vec<Vec<bool>> = vec![vec![false; steps]; input.len()];
     // For instant queries, the output order: per group, in the operator's order.
     let mut order: Vec<usize> = Vec::new();
     if op == "limit_ratio" && p.iter().any(|r| !(-1.0..=1.0).contains(r)) {
-        let bad = p.iter().find(|r| !(-1.0..=1.0).contains(*r)).copied().unwrap_or(f64::NAN);
-        ev.warn(format!("PromQL warning: ratio value should be between -1 and 1, got {bad}, capping to {}", bad.clamp(-1.0, 1.0)));
+        let bad = p
+            .iter()
+            .find(|r| !(-1.0..=1.0).contains(*r))
+            .copied()
+            .unwrap_or(f64::NAN);
+        ev.warn(format!(
+            "PromQL warning: ratio value should be between -1 and 1, got {bad}, capping to {}",
+            bad.clamp(-1.0, 1.0)
+        ));
     }
     let ratio_offsets: Vec<f64> = if op == "limit_ratio" {
-        input.iter().map(|s| label_hash(&s.labels) as f64 / u64::MAX as f64).collect()
+        input
+            .iter()
+            .map(|s| label_hash(&s.labels) as f64 / u64::MAX as f64)
+            .collect()
     } else {
         Vec::new()
     };
     for (i, &param) in p.iter().enumerate() {
-        if op != "limit_ratio" && (param >= 9.223372036854776e18 || param < -9.223372036854776e18) {
-            return Err(QueryError::execution(format!("Scalar value {param} overflows int64")));
+        if op != "limit_ratio" && !(-9.223372036854776e18..9.223372036854776e18).contains(&param) {
+            return Err(QueryError::execution(format!(
+                "Scalar value {param} overflows int64"
+            )));
         }
         for m in members {
-            let present_members: Vec<usize> = m.iter().copied().filter(|&j| present(input[j].vals[i])).collect();
+            let present_members: Vec<usize> = m
+                .iter()
+                .copied()
+                .filter(|&j| present(input[j].vals[i]))
+                .collect();
             let picked: Vec<usize> = match op {
                 "limit_ratio" => {
                     let r = param.clamp(-1.0, 1.0);
@@ -218,14 +302,13 @@ fn select_members(ev: &Evaluator, op: &str, input: Vec<Series>, members: &[Vec<u
                         let top = op == "topk";
                         v.sort_by(|&a, &b| {
                             let (x, y) = (input[a].vals[i], input[b].vals[i]);
-                            let ord = match (x.is_nan(), y.is_nan()) {
+                            match (x.is_nan(), y.is_nan()) {
                                 (true, true) => std::cmp::Ordering::Equal,
                                 (true, false) => std::cmp::Ordering::Greater,
                                 (false, true) => std::cmp::Ordering::Less,
                                 _ if top => y.partial_cmp(&x).unwrap(),
                                 _ => x.partial_cmp(&y).unwrap(),
-                            };
-                            ord
+                            }
                         });
                         v.truncate(k as usize);
                         v
@@ -278,9 +361,17 @@ fn label_hash(labels: &Labels) -> u64 {
     xxhash_rust::xxh64::xxh64(&b, 0)
 }
 
-fn count_values(label: &str, input: &[Series], keys: &[Labels], members: &[Vec<usize>], steps: usize) -> Result<Vec<Series>, QueryError> {
+fn count_values(
+    label: &str,
+    input: &[Series],
+    keys: &[Labels],
+    members: &[Vec<usize>],
+    steps: usize,
+) -> Result<Vec<Series>, QueryError> {
     if !crate::labels::is_valid_label_name(label) {
-        return Err(QueryError::execution(format!("invalid label name {label:?}")));
+        return Err(QueryError::execution(format!(
+            "invalid label name {label:?}"
+        )));
     }
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut out: Vec<Series> = Vec::new();
@@ -295,7 +386,11 @@ fn count_values(label: &str, input: &[Series], keys: &[Labels], members: &[Vec<u
                 b.set(label, crate::labels::format_float(v));
                 let labels = b.build();
                 let o = *index.entry(labels.clone()).or_insert_with(|| {
-                    out.push(Series { labels, vals: vec![absent(); steps], drop_name: false });
+                    out.push(Series {
+                        labels,
+                        vals: vec![absent(); steps],
+                        drop_name: false,
+                    });
                     out.len() - 1
                 });
                 let cell = &mut out[o].vals[i];

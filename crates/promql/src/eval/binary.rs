@@ -87,7 +87,8 @@ impl Op {
 
 pub(crate) fn eval(ev: &Evaluator, b: &BinaryExpr, ts: &[i64]) -> Result<Val, QueryError> {
     let op_text = b.op.to_string();
-    let op = Op::parse(&op_text).ok_or_else(|| QueryError::bad_data(format!("unknown binary operator {op_text:?}")))?;
+    let op = Op::parse(&op_text)
+        .ok_or_else(|| QueryError::bad_data(format!("unknown binary operator {op_text:?}")))?;
     let (l, r) = rayon::join(|| ev.eval(&b.lhs, ts), || ev.eval(&b.rhs, ts));
     let (l, r) = (l?, r?);
     let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
@@ -109,10 +110,18 @@ pub(crate) fn eval(ev: &Evaluator, b: &BinaryExpr, ts: &[i64]) -> Result<Val, Qu
                 })
                 .collect(),
         )),
-        (Val::Vector(l), Val::Scalar(r)) => vector_scalar(ev, op, l, &r, false, return_bool).map(Val::Vector),
-        (Val::Scalar(l), Val::Vector(r)) => vector_scalar(ev, op, r, &l, true, return_bool).map(Val::Vector),
+        (Val::Vector(l), Val::Scalar(r)) => {
+            vector_scalar(ev, op, l, &r, false, return_bool).map(Val::Vector)
+        }
+        (Val::Scalar(l), Val::Vector(r)) => {
+            vector_scalar(ev, op, r, &l, true, return_bool).map(Val::Vector)
+        }
         (Val::Vector(l), Val::Vector(r)) => {
-            let card = b.modifier.as_ref().map(|m| m.card.clone()).unwrap_or(VectorMatchCardinality::OneToOne);
+            let card = b
+                .modifier
+                .as_ref()
+                .map(|m| m.card.clone())
+                .unwrap_or(VectorMatchCardinality::OneToOne);
             let matching = b.modifier.as_ref().and_then(|m| m.matching.clone());
             if op.is_set() {
                 set_op(ev, op, l, r, &matching).map(Val::Vector)
@@ -142,7 +151,11 @@ fn vector_scalar(
             if is_absent(*v) {
                 continue;
             }
-            let (mut out, keep) = if swap { op.apply(sc, *v) } else { op.apply(*v, sc) };
+            let (mut out, keep) = if swap {
+                op.apply(sc, *v)
+            } else {
+                op.apply(*v, sc)
+            };
             if op.is_comparison() && swap {
                 out = *v;
             }
@@ -193,7 +206,11 @@ fn signature(labels: &Labels, matching: &Option<LabelModifier>) -> Labels {
 }
 
 /// Assigns a small integer to every distinct signature of both sides.
-fn signature_ids(l: &[Series], r: &[Series], matching: &Option<LabelModifier>) -> (Vec<u32>, Vec<u32>, Vec<Labels>) {
+fn signature_ids(
+    l: &[Series],
+    r: &[Series],
+    matching: &Option<LabelModifier>,
+) -> (Vec<u32>, Vec<u32>, Vec<Labels>) {
     let mut ids: HashMap<Labels, u32> = HashMap::new();
     let mut sigs = Vec::new();
     let mut id_of = |labels: &Labels| {
@@ -209,7 +226,13 @@ fn signature_ids(l: &[Series], r: &[Series], matching: &Option<LabelModifier>) -
     (li, ri, sigs)
 }
 
-fn set_op(ev: &Evaluator, op: Op, l: Vec<Series>, r: Vec<Series>, matching: &Option<LabelModifier>) -> Result<Vec<Series>, QueryError> {
+fn set_op(
+    ev: &Evaluator,
+    op: Op,
+    l: Vec<Series>,
+    r: Vec<Series>,
+    matching: &Option<LabelModifier>,
+) -> Result<Vec<Series>, QueryError> {
     let steps = l.first().or(r.first()).map_or(0, |s| s.vals.len());
     let (lid, rid, sigs) = signature_ids(&l, &r, matching);
     // present_on[step][sig]: is some series of the given side present there?
@@ -339,9 +362,22 @@ fn vector_vector(
                 Some(&o) => o,
                 None => {
                     let mut flag = false;
-                    let labels = result_labels(ev, &s.labels, &one[k as usize].labels, drop, one_to_one, matching, &include, &mut flag);
+                    let labels = result_labels(
+                        ev,
+                        &s.labels,
+                        &one[k as usize].labels,
+                        drop,
+                        one_to_one,
+                        matching,
+                        &include,
+                        &mut flag,
+                    );
                     let o = *out_index.entry(labels.clone()).or_insert_with(|| {
-                        out.push(Series { labels, vals: vec![absent(); steps], drop_name: flag });
+                        out.push(Series {
+                            labels,
+                            vals: vec![absent(); steps],
+                            drop_name: flag,
+                        });
                         out_step.push(usize::MAX);
                         out.len() - 1
                     });

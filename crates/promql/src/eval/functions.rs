@@ -25,7 +25,9 @@ pub(crate) fn eval_call(ev: &Evaluator, c: &Call, ts: &[i64]) -> Result<Val, Que
         return range_fns::eval(ev, name, &args, ts);
     }
     let arg = |i: usize| -> Result<&Expr, QueryError> {
-        args.get(i).copied().ok_or_else(|| QueryError::bad_data(format!("missing argument {i} of {name}()")))
+        args.get(i)
+            .copied()
+            .ok_or_else(|| QueryError::bad_data(format!("missing argument {i} of {name}()")))
     };
     let v = match name {
         "time" => Val::Scalar(ts.iter().map(|&t| t as f64 / 1000.0).collect()),
@@ -33,8 +35,15 @@ pub(crate) fn eval_call(ev: &Evaluator, c: &Call, ts: &[i64]) -> Result<Val, Que
         "start" => Val::Scalar(vec![ev.query_start as f64 / 1000.0; ts.len()]),
         "end" => Val::Scalar(vec![ev.query_end as f64 / 1000.0; ts.len()]),
         "step" => Val::Scalar(vec![ev.query_step as f64 / 1000.0; ts.len()]),
-        "range" => Val::Scalar(vec![(ev.query_end - ev.query_start) as f64 / 1000.0; ts.len()]),
-        "vector" => Val::Vector(vec![Series { labels: Labels::default(), vals: ev.eval_scalar(arg(0)?, ts)?, drop_name: false }]),
+        "range" => Val::Scalar(vec![
+            (ev.query_end - ev.query_start) as f64 / 1000.0;
+            ts.len()
+        ]),
+        "vector" => Val::Vector(vec![Series {
+            labels: Labels::default(),
+            vals: ev.eval_scalar(arg(0)?, ts)?,
+            drop_name: false,
+        }]),
         "scalar" => {
             let input = ev.eval_vector(arg(0)?, ts)?;
             Val::Scalar(
@@ -70,9 +79,19 @@ pub(crate) fn eval_call(ev: &Evaluator, c: &Call, ts: &[i64]) -> Result<Val, Que
         "absent" => {
             let input = ev.eval_vector(arg(0)?, ts)?;
             let vals = (0..ts.len())
-                .map(|i| if input.iter().any(|s| present(s.vals[i])) { absent() } else { 1.0 })
+                .map(|i| {
+                    if input.iter().any(|s| present(s.vals[i])) {
+                        absent()
+                    } else {
+                        1.0
+                    }
+                })
                 .collect();
-            let s = Series { labels: absent_labels(arg(0)?), vals, drop_name: false };
+            let s = Series {
+                labels: absent_labels(arg(0)?),
+                vals,
+                drop_name: false,
+            };
             Val::Vector(if s.is_empty() { Vec::new() } else { vec![s] })
         }
         "label_replace" => label_replace(ev, &args, ts)?,
@@ -118,7 +137,8 @@ pub(crate) fn eval_call(ev: &Evaluator, c: &Call, ts: &[i64]) -> Result<Val, Que
             Val::Vector(histogram::quantile(ev, &q, input)?)
         }
         // These read native histograms only; float series are ignored, as in Prometheus.
-        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev" | "histogram_stdvar" | "histogram_fraction" => {
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" | "histogram_fraction" => {
             for a in &args {
                 ev.eval(a, ts)?;
             }
@@ -129,9 +149,18 @@ pub(crate) fn eval_call(ev: &Evaluator, c: &Call, ts: &[i64]) -> Result<Val, Que
             let (lo, hi) = match name {
                 "clamp" => (ev.eval_scalar(arg(1)?, ts)?, ev.eval_scalar(arg(2)?, ts)?),
                 "clamp_min" => (ev.eval_scalar(arg(1)?, ts)?, vec![f64::INFINITY; ts.len()]),
-                _ => (vec![f64::NEG_INFINITY; ts.len()], ev.eval_scalar(arg(1)?, ts)?),
+                _ => (
+                    vec![f64::NEG_INFINITY; ts.len()],
+                    ev.eval_scalar(arg(1)?, ts)?,
+                ),
             };
-            map_values(ev, input, |v, i| if name == "clamp" && hi[i] < lo[i] { absent() } else { go_max(lo[i], go_min(hi[i], v)) })?
+            map_values(ev, input, |v, i| {
+                if name == "clamp" && hi[i] < lo[i] {
+                    absent()
+                } else {
+                    go_max(lo[i], go_min(hi[i], v))
+                }
+            })?
         }
         "round" => {
             let input = ev.eval_vector(arg(0)?, ts)?;
@@ -144,7 +173,8 @@ pub(crate) fn eval_call(ev: &Evaluator, c: &Call, ts: &[i64]) -> Result<Val, Que
                 (v * inv + 0.5).floor() / inv
             })?
         }
-        "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute" | "month" | "year" => {
+        "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour" | "minute"
+        | "month" | "year" => {
             let input = match args.first() {
                 Some(a) => ev.eval_vector(a, ts)?,
                 None => vec![Series {
@@ -156,7 +186,9 @@ pub(crate) fn eval_call(ev: &Evaluator, c: &Call, ts: &[i64]) -> Result<Val, Que
             map_values(ev, input, |v, _| date_part(name, v))?
         }
         _ => {
-            let f = math_fn(name).ok_or_else(|| QueryError::bad_data(format!("function {name:?} is not supported")))?;
+            let f = math_fn(name).ok_or_else(|| {
+                QueryError::bad_data(format!("function {name:?} is not supported"))
+            })?;
             let input = ev.eval_vector(arg(0)?, ts)?;
             map_values(ev, input, |v, _| f(v))?
         }
@@ -165,7 +197,11 @@ pub(crate) fn eval_call(ev: &Evaluator, c: &Call, ts: &[i64]) -> Result<Val, Que
 }
 
 /// Applies `f` to every present value, drops the metric name, checks for duplicates.
-fn map_values(ev: &Evaluator, mut input: Vec<Series>, f: impl Fn(f64, usize) -> f64) -> Result<Val, QueryError> {
+fn map_values(
+    ev: &Evaluator,
+    mut input: Vec<Series>,
+    f: impl Fn(f64, usize) -> f64,
+) -> Result<Val, QueryError> {
     for s in &mut input {
         for (i, v) in s.vals.iter_mut().enumerate() {
             if present(*v) {
@@ -188,7 +224,15 @@ fn math_fn(name: &str) -> Option<fn(f64) -> f64> {
         "ln" => f64::ln,
         "log2" => f64::log2,
         "log10" => f64::log10,
-        "sgn" => |v: f64| if v < 0.0 { -1.0 } else if v > 0.0 { 1.0 } else { v },
+        "sgn" => |v: f64| {
+            if v < 0.0 {
+                -1.0
+            } else if v > 0.0 {
+                1.0
+            } else {
+                v
+            }
+        },
         "acos" => f64::acos,
         "acosh" => f64::acosh,
         "asin" => f64::asin,
@@ -332,10 +376,15 @@ fn label_replace(ev: &Evaluator, args: &[&Expr], ts: &[i64]) -> Result<Val, Quer
     let repl = ev.eval_string(args[2], ts)?;
     let src = ev.eval_string(args[3], ts)?;
     let re_text = ev.eval_string(args[4], ts)?;
-    let re = Regex::new(&format!("^(?:{re_text})$"))
-        .map_err(|e| QueryError::execution(format!("invalid regular expression in label_replace(): {re_text}: {e}")))?;
+    let re = Regex::new(&format!("^(?:{re_text})$")).map_err(|e| {
+        QueryError::execution(format!(
+            "invalid regular expression in label_replace(): {re_text}: {e}"
+        ))
+    })?;
     if !is_valid_label_name(&dst) {
-        return Err(QueryError::execution(format!("invalid destination label name in label_replace(): {dst}")));
+        return Err(QueryError::execution(format!(
+            "invalid destination label name in label_replace(): {dst}"
+        )));
     }
     let mut out = Vec::with_capacity(input.len());
     for mut s in input {
@@ -361,7 +410,9 @@ fn label_replace(ev: &Evaluator, args: &[&Expr], ts: &[i64]) -> Result<Val, Quer
 
 fn label_join(ev: &Evaluator, args: &[&Expr], ts: &[i64]) -> Result<Val, QueryError> {
     if args.len() < 3 {
-        return Err(QueryError::bad_data("label_join() needs at least 3 arguments"));
+        return Err(QueryError::bad_data(
+            "label_join() needs at least 3 arguments",
+        ));
     }
     let input = ev.eval_vector(args[0], ts)?;
     let dst = ev.eval_string(args[1], ts)?;
@@ -370,16 +421,24 @@ fn label_join(ev: &Evaluator, args: &[&Expr], ts: &[i64]) -> Result<Val, QueryEr
     for a in &args[3..] {
         let s = ev.eval_string(a, ts)?;
         if !is_valid_label_name(&s) {
-            return Err(QueryError::execution(format!("invalid source label name in label_join(): {s}")));
+            return Err(QueryError::execution(format!(
+                "invalid source label name in label_join(): {s}"
+            )));
         }
         srcs.push(s);
     }
     if !is_valid_label_name(&dst) {
-        return Err(QueryError::execution(format!("invalid destination label name in label_join(): {dst}")));
+        return Err(QueryError::execution(format!(
+            "invalid destination label name in label_join(): {dst}"
+        )));
     }
     let mut out = Vec::with_capacity(input.len());
     for mut s in input {
-        let joined = srcs.iter().map(|n| s.labels.get(n).unwrap_or("")).collect::<Vec<_>>().join(&sep);
+        let joined = srcs
+            .iter()
+            .map(|n| s.labels.get(n).unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(&sep);
         let mut b = s.labels.to_builder();
         if joined.is_empty() {
             b.del(&dst);

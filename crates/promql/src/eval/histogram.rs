@@ -8,13 +8,22 @@ use std::collections::HashMap;
 /// Counts closer than this (relative) are treated as equal when fixing monotonicity.
 const SMALL_DELTA_TOLERANCE: f64 = 1e-12;
 
-pub(crate) fn quantile(ev: &Evaluator, q: &[f64], input: Vec<Series>) -> Result<Vec<Series>, QueryError> {
-    if let Some(bad) = q.iter().find(|q| !(0.0..=1.0).contains(*q) && !q.is_nan()) {
-        ev.warn(format!("PromQL warning: quantile value should be between 0 and 1, got {bad}"));
+/// Output labels, the delayed name-drop flag, and the (bound, series index) buckets.
+type Group = (Labels, bool, Vec<(f64, usize)>);
+
+pub(crate) fn quantile(
+    ev: &Evaluator,
+    q: &[f64],
+    input: Vec<Series>,
+) -> Result<Vec<Series>, QueryError> {
+    if let Some(bad) = q.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+        ev.warn(format!(
+            "PromQL warning: quantile value should be between 0 and 1, got {bad}"
+        ));
     }
     let steps = q.len();
     let mut index: HashMap<Labels, usize> = HashMap::new();
-    let mut groups: Vec<(Labels, bool, Vec<(f64, usize)>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for (j, s) in input.iter().enumerate() {
         let le = s.labels.get("le").and_then(parse_le);
         let Some(le) = le else {
@@ -61,7 +70,11 @@ pub(crate) fn quantile(ev: &Evaluator, q: &[f64], input: Vec<Series>) -> Result<
             }
             *val = v;
         }
-        let s = Series { labels, vals, drop_name: flag };
+        let s = Series {
+            labels,
+            vals,
+            drop_name: flag,
+        };
         if !s.is_empty() {
             out.push(s);
         }
@@ -71,15 +84,17 @@ pub(crate) fn quantile(ev: &Evaluator, q: &[f64], input: Vec<Series>) -> Result<
 
 fn parse_le(s: &str) -> Option<f64> {
     let t = s.trim();
-    t.parse::<f64>().ok().or_else(|| match t.to_ascii_lowercase().as_str() {
-        "+inf" | "inf" => Some(f64::INFINITY),
-        "-inf" => Some(f64::NEG_INFINITY),
-        _ => None,
-    })
+    t.parse::<f64>()
+        .ok()
+        .or_else(|| match t.to_ascii_lowercase().as_str() {
+            "+inf" | "inf" => Some(f64::INFINITY),
+            "-inf" => Some(f64::NEG_INFINITY),
+            _ => None,
+        })
 }
 
 /// Prometheus's `bucketQuantile`; the flag tells whether counts had to be made monotonic.
-pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<(f64, f64)>) -> (f64, bool) {
+pub(crate) fn bucket_quantile(q: f64, buckets: &mut [(f64, f64)]) -> (f64, bool) {
     if q.is_nan() {
         return (f64::NAN, false);
     }

@@ -143,7 +143,13 @@ pub(crate) struct Evaluator<'a> {
 pub(crate) const PARALLEL_MIN_SERIES: usize = 64;
 
 impl<'a> Evaluator<'a> {
-    pub fn new(src: &'a dyn SeriesSource, settings: EvalSettings, start: i64, end: i64, step: i64) -> Self {
+    pub fn new(
+        src: &'a dyn SeriesSource,
+        settings: EvalSettings,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Self {
         Evaluator {
             src,
             settings,
@@ -209,7 +215,11 @@ impl<'a> Evaluator<'a> {
             Expr::VectorSelector(vs) => Val::Vector(selector::instant(self, vs, ts, false)?),
             Expr::MatrixSelector(ms) => Val::Matrix(selector::matrix(self, ms, ts)?),
             Expr::Subquery(sq) => Val::Matrix(subquery::eval(self, sq, ts)?),
-            Expr::Extension(_) => return Err(QueryError::bad_data("extension expressions are not supported")),
+            Expr::Extension(_) => {
+                return Err(QueryError::bad_data(
+                    "extension expressions are not supported",
+                ))
+            }
         };
         if let Val::Vector(s) = &v {
             self.check_output(s.len().saturating_mul(ts.len()))?;
@@ -241,14 +251,20 @@ impl<'a> Evaluator<'a> {
     pub fn eval_string(&self, e: &Expr, ts: &[i64]) -> Result<String, QueryError> {
         match self.eval(e, ts)? {
             Val::Str(s) => Ok(s),
-            other => Err(QueryError::bad_data(format!("expected string, got {}", other.type_name()))),
+            other => Err(QueryError::bad_data(format!(
+                "expected string, got {}",
+                other.type_name()
+            ))),
         }
     }
 
     pub fn eval_matrix(&self, e: &Expr, ts: &[i64]) -> Result<MatrixVal, QueryError> {
         match self.eval(e, ts)? {
             Val::Matrix(m) => Ok(m),
-            other => Err(QueryError::bad_data(format!("expected range vector, got {}", other.type_name()))),
+            other => Err(QueryError::bad_data(format!(
+                "expected range vector, got {}",
+                other.type_name()
+            ))),
         }
     }
 
@@ -290,7 +306,12 @@ impl<'a> Evaluator<'a> {
     }
 
     /// The time a selector or subquery looks at for each step: `@` pins it, `offset` shifts it.
-    pub fn effective_times(&self, ts: &[i64], at: &Option<AtModifier>, offset: &Option<Offset>) -> Vec<i64> {
+    pub fn effective_times(
+        &self,
+        ts: &[i64],
+        at: &Option<AtModifier>,
+        offset: &Option<Offset>,
+    ) -> Vec<i64> {
         let off = offset_ms(offset);
         match self.at_ms(at) {
             Some(at) => vec![at - off; ts.len()],

@@ -43,7 +43,12 @@ pub(crate) fn is_range_function(name: &str) -> bool {
     RANGE_FUNCTIONS.contains(&name)
 }
 
-pub(crate) fn eval(ev: &Evaluator, name: &str, args: &[&Expr], ts: &[i64]) -> Result<Val, QueryError> {
+pub(crate) fn eval(
+    ev: &Evaluator,
+    name: &str,
+    args: &[&Expr],
+    ts: &[i64],
+) -> Result<Val, QueryError> {
     let matrix_idx = usize::from(name == "quantile_over_time");
     let marg = *args
         .get(matrix_idx)
@@ -58,29 +63,48 @@ pub(crate) fn eval(ev: &Evaluator, name: &str, args: &[&Expr], ts: &[i64]) -> Re
 
     if name == "absent_over_time" {
         let vals = (0..ts.len())
-            .map(|i| if m.series.iter().any(|s| !m.window(&s.points, i).is_empty()) { absent() } else { 1.0 })
+            .map(|i| {
+                if m.series.iter().any(|s| !m.window(&s.points, i).is_empty()) {
+                    absent()
+                } else {
+                    1.0
+                }
+            })
             .collect();
-        let s = Series { labels: absent_labels(unwrap_parens(marg)), vals, drop_name: false };
+        let s = Series {
+            labels: absent_labels(unwrap_parens(marg)),
+            vals,
+            drop_name: false,
+        };
         return Ok(Val::Vector(if s.is_empty() { Vec::new() } else { vec![s] }));
     }
     if name == "holt_winters" || name == "double_exponential_smoothing" {
         let (sf, tf) = (scalars[0][0], scalars[1][0]);
         if sf <= 0.0 || sf >= 1.0 {
-            return Err(QueryError::execution(format!("invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}")));
+            return Err(QueryError::execution(format!(
+                "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+            )));
         }
         if tf <= 0.0 || tf >= 1.0 {
-            return Err(QueryError::execution(format!("invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}")));
+            return Err(QueryError::execution(format!(
+                "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+            )));
         }
     }
     if name == "quantile_over_time" {
-        if let Some(q) = scalars[0].iter().find(|q| !(0.0..=1.0).contains(*q) && !q.is_nan()) {
-            ev.warn(format!("PromQL warning: quantile value should be between 0 and 1, got {q}"));
+        if let Some(q) = scalars[0].iter().find(|q| !(0.0..=1.0).contains(*q)) {
+            ev.warn(format!(
+                "PromQL warning: quantile value should be between 0 and 1, got {q}"
+            ));
         }
     }
     if matches!(name, "rate" | "increase" | "irate") {
         for s in &m.series {
             if let Some(n) = s.labels.get(METRIC_NAME) {
-                if !["_total", "_sum", "_count", "_bucket"].iter().any(|suf| n.ends_with(suf)) {
+                if !["_total", "_sum", "_count", "_bucket"]
+                    .iter()
+                    .any(|suf| n.ends_with(suf))
+                {
                     ev.info(format!(
                         "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
                     ));
@@ -96,7 +120,11 @@ pub(crate) fn eval(ev: &Evaluator, name: &str, args: &[&Expr], ts: &[i64]) -> Re
                 apply(name, &m, w, i, ts[i], &scalars).unwrap_or_else(absent)
             })
             .collect();
-        Series { labels: s.labels.clone(), vals, drop_name: s.drop_name }
+        Series {
+            labels: s.labels.clone(),
+            vals,
+            drop_name: s.drop_name,
+        }
     });
     let mut out: Vec<Series> = series.into_iter().filter(|s| !s.is_empty()).collect();
     if !keep_name {
@@ -106,7 +134,14 @@ pub(crate) fn eval(ev: &Evaluator, name: &str, args: &[&Expr], ts: &[i64]) -> Re
 }
 
 /// One function on one window. `None` means no output at this step.
-fn apply(name: &str, m: &MatrixVal, w: &[Sample], i: usize, t: i64, scalars: &[Vec<f64>]) -> Option<f64> {
+fn apply(
+    name: &str,
+    m: &MatrixVal,
+    w: &[Sample],
+    i: usize,
+    t: i64,
+    scalars: &[Vec<f64>],
+) -> Option<f64> {
     if w.is_empty() {
         return None;
     }
@@ -131,8 +166,13 @@ fn apply(name: &str, m: &MatrixVal, w: &[Sample], i: usize, t: i64, scalars: &[V
             let (slope, intercept) = linear_regression(w, t);
             slope * scalars[0][i] + intercept
         }
-        "holt_winters" | "double_exponential_smoothing" => holt_winters(w, scalars[0][i], scalars[1][i])?,
-        "changes" => w.windows(2).filter(|p| p[0].v != p[1].v && !(p[0].v.is_nan() && p[1].v.is_nan())).count() as f64,
+        "holt_winters" | "double_exponential_smoothing" => {
+            holt_winters(w, scalars[0][i], scalars[1][i])?
+        }
+        "changes" => w
+            .windows(2)
+            .filter(|p| p[0].v != p[1].v && !(p[0].v.is_nan() && p[1].v.is_nan()))
+            .count() as f64,
         "resets" => w.windows(2).filter(|p| p[1].v < p[0].v).count() as f64,
         "avg_over_time" => avg(w),
         "sum_over_time" => {
@@ -146,8 +186,12 @@ fn apply(name: &str, m: &MatrixVal, w: &[Sample], i: usize, t: i64, scalars: &[V
                 s + c
             }
         }
-        "min_over_time" => w[1..].iter().fold(w[0].v, |m, p| if p.v < m || m.is_nan() { p.v } else { m }),
-        "max_over_time" => w[1..].iter().fold(w[0].v, |m, p| if p.v > m || m.is_nan() { p.v } else { m }),
+        "min_over_time" => w[1..]
+            .iter()
+            .fold(w[0].v, |m, p| if p.v < m || m.is_nan() { p.v } else { m }),
+        "max_over_time" => w[1..]
+            .iter()
+            .fold(w[0].v, |m, p| if p.v > m || m.is_nan() { p.v } else { m }),
         "count_over_time" => w.len() as f64,
         "stddev_over_time" => variance(w).sqrt(),
         "stdvar_over_time" => variance(w),
@@ -184,7 +228,13 @@ fn extreme_ts(w: &[Sample], better: impl Fn(f64, f64) -> bool) -> f64 {
 }
 
 /// Prometheus 2.x `extrapolatedRate`.
-fn extrapolated_rate(w: &[Sample], range_start: i64, range_end: i64, is_counter: bool, is_rate: bool) -> Option<f64> {
+fn extrapolated_rate(
+    w: &[Sample],
+    range_start: i64,
+    range_end: i64,
+    is_counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
     if w.len() < 2 {
         return None;
     }
@@ -232,7 +282,11 @@ fn instant_value(w: &[Sample], is_rate: bool) -> Option<f64> {
         return None;
     }
     let (prev, last) = (w[w.len() - 2], w[w.len() - 1]);
-    let mut v = if is_rate && last.v < prev.v { last.v } else { last.v - prev.v };
+    let mut v = if is_rate && last.v < prev.v {
+        last.v
+    } else {
+        last.v - prev.v
+    };
     let dt = last.t - prev.t;
     if dt == 0 {
         return None;
@@ -245,7 +299,8 @@ fn instant_value(w: &[Sample], is_rate: bool) -> Option<f64> {
 
 /// Least-squares slope and intercept, x in seconds relative to `intercept_t`.
 fn linear_regression(w: &[Sample], intercept_t: i64) -> (f64, f64) {
-    let (mut n, mut sx, mut cx, mut sy, mut cy, mut sxy, mut cxy, mut sx2, mut cx2) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut n, mut sx, mut cx, mut sy, mut cy, mut sxy, mut cxy, mut sx2, mut cx2) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
     let init_y = w[0].v;
     let mut const_y = true;
     for (i, p) in w.iter().enumerate() {
@@ -291,23 +346,28 @@ fn holt_winters(w: &[Sample], sf: f64, tf: f64) -> Option<f64> {
 }
 
 fn avg(w: &[Sample]) -> f64 {
-    let (mut mean, mut c, mut count) = (0.0f64, 0.0, 0.0);
-    for p in w {
+    let (mut sum, mut c, mut count) = (w[0].v, 0.0, 1.0);
+    let (mut mean, mut incremental) = (0.0, false);
+    for p in &w[1..] {
         count += 1.0;
-        if mean.is_infinite() {
-            if p.v.is_infinite() && (mean > 0.0) == (p.v > 0.0) {
+        if !incremental {
+            let (ns, nc) = kahan_inc(p.v, sum, c);
+            if !ns.is_infinite() {
+                (sum, c) = (ns, nc);
                 continue;
             }
-            if !p.v.is_infinite() && !p.v.is_nan() {
-                continue;
-            }
+            // The sum would overflow: continue with an incremental mean.
+            incremental = true;
+            mean = sum / (count - 1.0);
+            c /= count - 1.0;
         }
-        (mean, c) = kahan_inc(p.v / count - mean / count, mean, c);
+        let q = (count - 1.0) / count;
+        (mean, c) = kahan_inc(p.v / count, q * mean, q * c);
     }
-    if mean.is_infinite() {
-        mean
-    } else {
+    if incremental {
         mean + c
+    } else {
+        sum / count + c / count
     }
 }
 
@@ -321,7 +381,6 @@ fn variance(w: &[Sample]) -> f64 {
     }
     (aux + caux) / count
 }
-
 
 #[cfg(test)]
 mod tests {

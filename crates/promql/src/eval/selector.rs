@@ -56,7 +56,12 @@ fn unanchor(re: &str) -> String {
 }
 
 /// Reads the series a selector matches with samples in `[mint, maxt]`.
-pub(crate) fn load(ev: &Evaluator, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<SeriesData>, QueryError> {
+pub(crate) fn load(
+    ev: &Evaluator,
+    vs: &VectorSelector,
+    mint: i64,
+    maxt: i64,
+) -> Result<Vec<SeriesData>, QueryError> {
     ev.check_deadline()?;
     let sets = matcher_sets(vs)?;
     let mut out: Vec<SeriesData> = Vec::new();
@@ -77,7 +82,12 @@ pub(crate) fn load(ev: &Evaluator, vs: &VectorSelector, mint: i64, maxt: i64) ->
 /// An instant vector selector: per step, the newest sample within the lookback window,
 /// unless it is a staleness marker. With `want_ts`, the sample's timestamp (seconds)
 /// replaces its value (for `timestamp()`).
-pub(crate) fn instant(ev: &Evaluator, vs: &VectorSelector, ts: &[i64], want_ts: bool) -> Result<Vec<Series>, QueryError> {
+pub(crate) fn instant(
+    ev: &Evaluator,
+    vs: &VectorSelector,
+    ts: &[i64],
+    want_ts: bool,
+) -> Result<Vec<Series>, QueryError> {
     let eff = ev.effective_times(ts, &vs.at, &vs.offset);
     let (Some(&lo), Some(&hi)) = (eff.iter().min(), eff.iter().max()) else {
         return Ok(Vec::new());
@@ -86,13 +96,22 @@ pub(crate) fn instant(ev: &Evaluator, vs: &VectorSelector, ts: &[i64], want_ts: 
     let data = load(ev, vs, lo - lookback, hi)?;
     let series = par_map(&data, |sd| {
         let vals = lookback_values(&sd.samples, &eff, lookback, want_ts);
-        Series { labels: sd.labels.clone(), vals, drop_name: false }
+        Series {
+            labels: sd.labels.clone(),
+            vals,
+            drop_name: false,
+        }
     });
     Ok(series.into_iter().filter(|s| !s.is_empty()).collect())
 }
 
 /// For each time in `eff` (any order), the value of the newest sample in `[t - lookback, t]`.
-pub(crate) fn lookback_values(samples: &[Sample], eff: &[i64], lookback: i64, want_ts: bool) -> Vec<f64> {
+pub(crate) fn lookback_values(
+    samples: &[Sample],
+    eff: &[i64],
+    lookback: i64,
+    want_ts: bool,
+) -> Vec<f64> {
     let mut out = Vec::with_capacity(eff.len());
     let mut hint = 0usize;
     let mut prev_t = i64::MIN;
@@ -122,12 +141,20 @@ pub(crate) fn lookback_values(samples: &[Sample], eff: &[i64], lookback: i64, wa
 
 /// A range vector selector: the samples of each series (staleness markers removed), with the
 /// window end at every step.
-pub(crate) fn matrix(ev: &Evaluator, ms: &MatrixSelector, ts: &[i64]) -> Result<MatrixVal, QueryError> {
+pub(crate) fn matrix(
+    ev: &Evaluator,
+    ms: &MatrixSelector,
+    ts: &[i64],
+) -> Result<MatrixVal, QueryError> {
     let vs = &ms.vs;
     let range = ms.range.as_millis() as i64;
     let ends = ev.effective_times(ts, &vs.at, &vs.offset);
     let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
-        return Ok(MatrixVal { series: Vec::new(), range, ends });
+        return Ok(MatrixVal {
+            series: Vec::new(),
+            range,
+            ends,
+        });
     };
     let data = load(ev, vs, lo - range, hi)?;
     let series = data
@@ -136,11 +163,19 @@ pub(crate) fn matrix(ev: &Evaluator, ms: &MatrixSelector, ts: &[i64]) -> Result<
             let mut points = sd.samples;
             points.retain(|s| !is_stale_nan(s.v));
             points.iter_mut().for_each(|s| s.v = canonical(s.v));
-            RangeData { labels: sd.labels, points, drop_name: false }
+            RangeData {
+                labels: sd.labels,
+                points,
+                drop_name: false,
+            }
         })
         .filter(|r| !r.points.is_empty())
         .collect();
-    Ok(MatrixVal { series, range, ends })
+    Ok(MatrixVal {
+        series,
+        range,
+        ends,
+    })
 }
 
 #[cfg(test)]
@@ -156,7 +191,12 @@ mod tests {
     #[test]
     fn lookback_is_closed_and_stale_ends_series() {
         let samples = [s(0, 1.0), s(10_000, 2.0), s(20_000, stale_nan())];
-        let v = lookback_values(&samples, &[0, 5_000, 10_000, 20_000, 310_000, 310_001], 300_000, false);
+        let v = lookback_values(
+            &samples,
+            &[0, 5_000, 10_000, 20_000, 310_000, 310_001],
+            300_000,
+            false,
+        );
         assert_eq!(&v[..3], &[1.0, 1.0, 2.0]);
         assert!(is_absent(v[3]));
         assert!(is_absent(v[4]), "newest sample is the stale marker");

@@ -13,7 +13,11 @@ pub(crate) fn eval(ev: &Evaluator, sq: &SubqueryExpr, ts: &[i64]) -> Result<Matr
     };
     let ends = ev.effective_times(ts, &sq.at, &sq.offset);
     let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
-        return Ok(MatrixVal { series: Vec::new(), range, ends });
+        return Ok(MatrixVal {
+            series: Vec::new(),
+            range,
+            ends,
+        });
     };
     // First step-aligned time at or after the earliest window start (Go's truncating division).
     let from = lo - range;
@@ -21,17 +25,29 @@ pub(crate) fn eval(ev: &Evaluator, sq: &SubqueryExpr, ts: &[i64]) -> Result<Matr
     if start < from {
         start += step;
     }
-    let n = if hi < start { 0 } else { ((hi - start) / step + 1) as usize };
+    let n = if hi < start {
+        0
+    } else {
+        ((hi - start) / step + 1) as usize
+    };
     let inner_ts: Vec<i64> = (0..n).map(|i| start + i as i64 * step).collect();
     ev.check_output(n)?;
     let series = if inner_ts.is_empty() {
         Vec::new()
     } else {
         match ev.eval(&sq.expr, &inner_ts)? {
-            Val::Scalar(vals) => vec![RangeData { labels: Labels::default(), points: to_points(&inner_ts, &vals), drop_name: false }],
+            Val::Scalar(vals) => vec![RangeData {
+                labels: Labels::default(),
+                points: to_points(&inner_ts, &vals),
+                drop_name: false,
+            }],
             Val::Vector(vs) => vs
                 .into_iter()
-                .map(|s| RangeData { points: to_points(&inner_ts, &s.vals), labels: s.labels, drop_name: s.drop_name })
+                .map(|s| RangeData {
+                    points: to_points(&inner_ts, &s.vals),
+                    labels: s.labels,
+                    drop_name: s.drop_name,
+                })
                 .filter(|r| !r.points.is_empty())
                 .collect(),
             other => {
@@ -42,7 +58,11 @@ pub(crate) fn eval(ev: &Evaluator, sq: &SubqueryExpr, ts: &[i64]) -> Result<Matr
             }
         }
     };
-    Ok(MatrixVal { series, range, ends })
+    Ok(MatrixVal {
+        series,
+        range,
+        ends,
+    })
 }
 
 fn to_points(ts: &[i64], vals: &[f64]) -> Vec<Sample> {
