@@ -1,0 +1,323 @@
+//! The on-disk block: the samples of one series in one frame of a segment.
+//!
+//! Timestamps are delta-of-delta varints. Values are stored, when every finite value of
+//! the block is a decimal with at most 15 digits after the point, as integer mantissas
+//! with one shared decimal exponent (VictoriaMetrics's trick: counters of bytes, CPU
+//! seconds with two decimals and constants become small integers), delta or
+//! delta-of-delta coded, whichever is smaller; non-finite values (staleness markers,
+//! NaN, ±Inf) are kept exactly as exceptions. Otherwise values fall back to Gorilla XOR.
+//! The frame around blocks is zstd-compressed, which squeezes the varint streams further.
+
+use super::bits::{BitReader, BitWriter};
+use super::varint::{put_uvarint, put_varint, Reader};
+use pharos_model::Sample;
+
+const MODE_DECIMAL_DELTA: u8 = 0;
+const MODE_DECIMAL_DOD: u8 = 1;
+const MODE_XOR: u8 = 2;
+const MAX_EXP: i32 = 15;
+const MAX_MANTISSA: f64 = 9_007_199_254_740_992.0; // 2^53
+/// Upper bound on samples in one block, to bound allocations when decoding.
+pub const MAX_BLOCK_SAMPLES: u64 = 1 << 24;
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct CorruptBlock;
+
+/// Encodes samples (sorted, unique timestamps) and appends them to `out`.
+pub fn encode(samples: &[Sample], out: &mut Vec<u8>) {
+    put_uvarint(out, samples.len() as u64);
+    if samples.is_empty() {
+        return;
+    }
+    put_timestamps(samples, out);
+    match to_decimal(samples) {
+        Some((exp, mantissas, exceptions)) => put_decimal(exp, &mantissas, &exceptions, out),
+        None => put_xor(samples, out),
+    }
+}
+
+/// Decodes a block written by [`encode`], appending the samples with `start <= t <= end`.
+pub fn decode(buf: &[u8], start: i64, end: i64, out: &mut Vec<Sample>) -> Result<(), CorruptBlock> {
+    let mut r = Reader::new(buf);
+    let n = r.uvarint().ok_or(CorruptBlock)?;
+    if n == 0 {
+        return Ok(());
+    }
+    if n > MAX_BLOCK_SAMPLES || n > buf.len() as u64 * 8 {
+        return Err(CorruptBlock);
+    }
+    let n = n as usize;
+    let ts = read_timestamps(&mut r, n)?;
+    let values = read_values(&mut r, n)?;
+    out.extend(
+        ts.into_iter()
+            .zip(values)
+            .filter(|(t, _)| *t >= start && *t <= end)
+            .map(|(t, v)| Sample {
+                t,
+                v: f64::from_bits(v),
+            }),
+    );
+    Ok(())
+}
+
+fn put_timestamps(samples: &[Sample], out: &mut Vec<u8>) {
+    put_varint(out, samples[0].t);
+    let mut prev_delta = 0i64;
+    for w in samples.windows(2) {
+        let delta = w[1].t.wrapping_sub(w[0].t);
+        put_varint(out, delta.wrapping_sub(prev_delta));
+        prev_delta = delta;
+    }
+}
+
+fn read_timestamps(r: &mut Reader, n: usize) -> Result<Vec<i64>, CorruptBlock> {
+    let mut ts = Vec::with_capacity(n);
+    let mut t = r.varint().ok_or(CorruptBlock)?;
+    ts.push(t);
+    let mut delta = 0i64;
+    for _ in 1..n {
+        delta = delta.wrapping_add(r.varint().ok_or(CorruptBlock)?);
+        t = t.wrapping_add(delta);
+        ts.push(t);
+    }
+    Ok(ts)
+}
+
+fn pow10(e: i32) -> f64 {
+    10f64.powi(e)
+}
+
+/// The smallest exponent e ≤ MAX_EXP with v·10^e an exactly round-tripping integer.
+fn decimal_exp(v: f64) -> Option<i32> {
+    if v == 0.0 && v.is_sign_positive() {
+        return Some(0);
+    }
+    (0..=MAX_EXP).find(|&e| mantissa(v, e).is_some())
+}
+
+fn mantissa(v: f64, e: i32) -> Option<i64> {
+    let p = pow10(e);
+    let m = (v * p).round();
+    (m.abs() < MAX_MANTISSA && (m / p).to_bits() == v.to_bits()).then_some(m as i64)
+}
+
+type Decimal = (i32, Vec<i64>, Vec<(usize, u64)>);
+
+fn to_decimal(samples: &[Sample]) -> Option<Decimal> {
+    let mut exp = 0;
+    for s in samples.iter().filter(|s| s.v.is_finite()) {
+        exp = exp.max(decimal_exp(s.v)?);
+    }
+    let mut mantissas = Vec::with_capacity(samples.len());
+    let mut exceptions = Vec::new();
+    let mut prev = 0i64;
+    for (i, s) in samples.iter().enumerate() {
+        if s.v.is_finite() {
+            prev = mantissa(s.v, exp)?;
+        } else {
+            exceptions.push((i, s.v.to_bits()));
+        }
+        mantissas.push(prev);
+    }
+    Some((exp, mantissas, exceptions))
+}
+
+fn put_decimal(exp: i32, m: &[i64], exceptions: &[(usize, u64)], out: &mut Vec<u8>) {
+    let deltas: Vec<i64> = std::iter::once(m[0])
+        .chain(m.windows(2).map(|w| w[1].wrapping_sub(w[0])))
+        .collect();
+    let dods: Vec<i64> = std::iter::once(deltas[0])
+        .chain(deltas.get(1).copied())
+        .chain(deltas.windows(2).skip(1).map(|w| w[1].wrapping_sub(w[0])))
+        .collect();
+    let cost = |xs: &[i64]| xs.iter().map(|x| varint_len(*x)).sum::<usize>();
+    let (mode, stream) = if cost(&dods) < cost(&deltas) {
+        (MODE_DECIMAL_DOD, &dods)
+    } else {
+        (MODE_DECIMAL_DELTA, &deltas)
+    };
+    out.push(mode);
+    out.push(exp as u8);
+    put_uvarint(out, exceptions.len() as u64);
+    for (i, bits) in exceptions {
+        put_uvarint(out, *i as u64);
+        out.extend_from_slice(&bits.to_le_bytes());
+    }
+    for x in stream {
+        put_varint(out, *x);
+    }
+}
+
+fn varint_len(x: i64) -> usize {
+    let z = super::varint::zigzag(x);
+    ((64 - z.leading_zeros()).max(1) as usize).div_ceil(7)
+}
+
+fn put_xor(samples: &[Sample], out: &mut Vec<u8>) {
+    out.push(MODE_XOR);
+    let mut w = BitWriter::new();
+    let mut prev = 0u64;
+    let (mut lead, mut trail) = (0xffu8, 0u8);
+    for s in samples {
+        let x = s.v.to_bits() ^ prev;
+        prev = s.v.to_bits();
+        if x == 0 {
+            w.bit(false);
+            continue;
+        }
+        w.bit(true);
+        let l = (x.leading_zeros() as u8).min(31);
+        let t = x.trailing_zeros() as u8;
+        if lead != 0xff && l >= lead && t >= trail {
+            w.bit(false);
+            w.bits(x >> trail, 64 - lead - trail);
+        } else {
+            lead = l;
+            trail = t;
+            let sig = 64 - l - t;
+            w.bit(true);
+            w.bits(u64::from(l), 5);
+            w.bits(u64::from(sig) & 0x3f, 6);
+            w.bits(x >> t, sig);
+        }
+    }
+    put_uvarint(out, w.as_bytes().len() as u64);
+    out.extend_from_slice(w.as_bytes());
+}
+
+fn read_values(r: &mut Reader, n: usize) -> Result<Vec<u64>, CorruptBlock> {
+    match r.u8().ok_or(CorruptBlock)? {
+        mode @ (MODE_DECIMAL_DELTA | MODE_DECIMAL_DOD) => {
+            read_decimal(r, n, mode == MODE_DECIMAL_DOD)
+        }
+        MODE_XOR => read_xor(r, n),
+        _ => Err(CorruptBlock),
+    }
+}
+
+fn read_decimal(r: &mut Reader, n: usize, dod: bool) -> Result<Vec<u64>, CorruptBlock> {
+    let exp = i32::from(r.u8().ok_or(CorruptBlock)?);
+    if exp > MAX_EXP {
+        return Err(CorruptBlock);
+    }
+    let n_exc = r.uvarint().ok_or(CorruptBlock)?;
+    if n_exc > n as u64 {
+        return Err(CorruptBlock);
+    }
+    let mut exceptions = Vec::with_capacity(n_exc as usize);
+    for _ in 0..n_exc {
+        let i = r.uvarint().ok_or(CorruptBlock)? as usize;
+        exceptions.push((i, r.u64_le().ok_or(CorruptBlock)?));
+    }
+    let p = pow10(exp);
+    let mut out = Vec::with_capacity(n);
+    let (mut m, mut delta) = (0i64, 0i64);
+    for i in 0..n {
+        let x = r.varint().ok_or(CorruptBlock)?;
+        if i == 0 {
+            m = x;
+        } else if dod && i > 1 {
+            delta = delta.wrapping_add(x);
+            m = m.wrapping_add(delta);
+        } else {
+            delta = x;
+            m = m.wrapping_add(x);
+        }
+        out.push((m as f64 / p).to_bits());
+    }
+    for (i, bits) in exceptions {
+        *out.get_mut(i).ok_or(CorruptBlock)? = bits;
+    }
+    Ok(out)
+}
+
+fn read_xor(r: &mut Reader, n: usize) -> Result<Vec<u64>, CorruptBlock> {
+    let bytes = r.len_prefixed().ok_or(CorruptBlock)?;
+    let mut br = BitReader::new(bytes);
+    let mut out = Vec::with_capacity(n);
+    let (mut prev, mut lead, mut trail) = (0u64, 0u8, 0u8);
+    for _ in 0..n {
+        if br.bit().ok_or(CorruptBlock)? {
+            if br.bit().ok_or(CorruptBlock)? {
+                lead = br.bits(5).ok_or(CorruptBlock)? as u8;
+                let mut sig = br.bits(6).ok_or(CorruptBlock)? as u8;
+                if sig == 0 {
+                    sig = 64;
+                }
+                trail = 64u8.checked_sub(lead + sig).ok_or(CorruptBlock)?;
+            }
+            let sig = 64 - lead - trail;
+            prev ^= br.bits(sig).ok_or(CorruptBlock)? << trail;
+        }
+        out.push(prev);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pharos_model::{stale_nan, STALE_NAN_BITS};
+
+    fn round_trip(samples: &[Sample]) -> usize {
+        let mut buf = Vec::new();
+        encode(samples, &mut buf);
+        let mut out = Vec::new();
+        decode(&buf, i64::MIN, i64::MAX, &mut out).unwrap();
+        let a: Vec<_> = samples.iter().map(|s| (s.t, s.v.to_bits())).collect();
+        let b: Vec<_> = out.iter().map(|s| (s.t, s.v.to_bits())).collect();
+        assert_eq!(a, b);
+        buf.len()
+    }
+
+    fn series(f: impl Fn(usize) -> f64) -> Vec<Sample> {
+        (0..720)
+            .map(|i| Sample {
+                t: 1_700_000_000_000 + i as i64 * 15_000,
+                v: f(i),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn decimal_series_are_small_and_exact() {
+        let counter = series(|i| (i * 512 * 7) as f64);
+        let cpu = series(|i| (i * 37 + 100_025) as f64 / 100.0);
+        let constant = series(|_| 1.0);
+        assert!(round_trip(&counter) < 720 * 3, "counter");
+        assert!(round_trip(&cpu) < 720 * 3, "cpu");
+        assert!(round_trip(&constant) < 720 * 2 + 16, "constant");
+    }
+
+    #[test]
+    fn special_values_and_full_precision_round_trip() {
+        let mut s = series(|i| i as f64 / 3.0);
+        round_trip(&s);
+        s[5].v = stale_nan();
+        s[9].v = f64::INFINITY;
+        s[10].v = -0.0;
+        round_trip(&s);
+        let mut d = series(|i| i as f64);
+        d[719].v = stale_nan();
+        round_trip(&d);
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        encode(&d, &mut buf);
+        decode(&buf, d[700].t, d[719].t, &mut out).unwrap();
+        assert_eq!(out.len(), 20);
+        assert_eq!(out[19].v.to_bits(), STALE_NAN_BITS);
+        round_trip(&[]);
+        round_trip(&[Sample { t: -5, v: 1e300 }]);
+    }
+
+    #[test]
+    fn corrupt_input_is_an_error_not_a_panic() {
+        let mut buf = Vec::new();
+        encode(&series(|i| i as f64 / 7.0), &mut buf);
+        for cut in [1, 5, buf.len() / 2, buf.len() - 1] {
+            assert!(decode(&buf[..cut], i64::MIN, i64::MAX, &mut Vec::new()).is_err());
+        }
+        assert!(decode(&[0xff, 0xff, 0xff, 0x7f], 0, 0, &mut Vec::new()).is_err());
+    }
+}

@@ -1,0 +1,496 @@
+//! The persistent series registry and inverted index, in sled.
+//!
+//! Trees:
+//! - `series`: series id (big-endian u32) → encoded label pairs;
+//! - `by_hash`: 128-bit label hash → series id;
+//! - `postings`: `name 0xFF value 0xFF id` → empty (0xFF never occurs in UTF-8, so keys
+//!   parse unambiguously and all ids of one label pair are one contiguous key range);
+//! - `exemplars`: `day id t` → value and exemplar labels;
+//! - `metadata`: metric name → type, help, unit.
+//!
+//! Matchers are answered from postings: `=` is one prefix scan; `=~`, `!=`, `!~` walk the
+//! values of one label name (seeking past each value's ids) and scan only matching values.
+
+use crate::series_key::{decode_labels, encode_pairs};
+use pharos_model::{Labels, MatchOp, Matcher, MetricMetadata};
+use roaring::RoaringBitmap;
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+const SEP: u8 = 0xFF;
+
+pub struct Index {
+    pub db: sled::Db,
+    series: sled::Tree,
+    by_hash: sled::Tree,
+    postings: sled::Tree,
+    exemplars: sled::Tree,
+    metadata: sled::Tree,
+}
+
+fn sid_key(sid: u32) -> [u8; 4] {
+    sid.to_be_bytes()
+}
+
+fn posting_prefix(name: &str, value: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(name.len() + value.len() + 6);
+    k.extend_from_slice(name.as_bytes());
+    k.push(SEP);
+    k.extend_from_slice(value.as_bytes());
+    k.push(SEP);
+    k
+}
+
+/// Splits a postings key into (name, value, id).
+fn parse_posting(key: &[u8]) -> Option<(&[u8], &[u8], u32)> {
+    let (body, id) = key.split_at(key.len().checked_sub(4)?);
+    let body = body.strip_suffix(&[SEP])?;
+    let i = body.iter().position(|b| *b == SEP)?;
+    Some((
+        &body[..i],
+        &body[i + 1..],
+        u32::from_be_bytes(id.try_into().ok()?),
+    ))
+}
+
+fn storage(e: sled::Error) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+pub type Result<T> = std::io::Result<T>;
+
+impl Index {
+    pub fn open(dir: &std::path::Path, cache_bytes: u64) -> Result<Index> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(Some(1000))
+            .open()
+            .map_err(storage)?;
+        let tree = |n: &str| db.open_tree(n).map_err(storage);
+        Ok(Index {
+            series: tree("series")?,
+            by_hash: tree("by_hash")?,
+            postings: tree("postings")?,
+            exemplars: tree("exemplars")?,
+            metadata: tree("metadata")?,
+            db,
+        })
+    }
+
+    /// One past the highest series id ever registered.
+    pub fn next_sid(&self) -> Result<u32> {
+        Ok(match self.series.last().map_err(storage)? {
+            Some((k, _)) => {
+                u32::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 4])).saturating_add(1)
+            }
+            None => 1,
+        })
+    }
+
+    pub fn lookup_hash(&self, hash: u128) -> Result<Option<u32>> {
+        Ok(self
+            .by_hash
+            .get(hash.to_be_bytes())
+            .map_err(storage)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes)))
+    }
+
+    pub fn series_bytes(&self, sid: u32) -> Result<Option<sled::IVec>> {
+        self.series.get(sid_key(sid)).map_err(storage)
+    }
+
+    pub fn labels(&self, sid: u32) -> Result<Option<Labels>> {
+        Ok(self.series_bytes(sid)?.and_then(|b| decode_labels(&b)))
+    }
+
+    /// Registers series (id, hash, encoded labels, label pairs); idempotent.
+    pub fn register(&self, new: &[(u32, u128, Vec<u8>)]) -> Result<()> {
+        if new.is_empty() {
+            return Ok(());
+        }
+        let (mut s, mut h, mut p) = (
+            sled::Batch::default(),
+            sled::Batch::default(),
+            sled::Batch::default(),
+        );
+        for (sid, hash, enc) in new {
+            s.insert(&sid_key(*sid), enc.as_slice());
+            h.insert(&hash.to_be_bytes(), &sid_key(*sid));
+            let labels =
+                decode_labels(enc).ok_or_else(|| std::io::Error::other("bad label encoding"))?;
+            for l in labels.iter() {
+                let mut k = posting_prefix(&l.name, &l.value);
+                k.extend_from_slice(&sid_key(*sid));
+                p.insert(k, &[] as &[u8]);
+            }
+        }
+        self.series.apply_batch(s).map_err(storage)?;
+        self.postings.apply_batch(p).map_err(storage)?;
+        // by_hash last: a series is only found by hash once its labels and postings exist.
+        self.by_hash.apply_batch(h).map_err(storage)?;
+        Ok(())
+    }
+
+    /// Removes series from every tree (retention of series with no data left).
+    pub fn unregister(&self, sids: &RoaringBitmap) -> Result<u64> {
+        let mut n = 0;
+        for sid in sids {
+            let Some(enc) = self.series_bytes(sid)? else {
+                continue;
+            };
+            let mut key = Vec::new();
+            if let Some(labels) = decode_labels(&enc) {
+                let pairs = labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
+                encode_pairs(pairs, &mut key);
+                if self.lookup_hash(crate::series_key::hash(&key))? == Some(sid) {
+                    self.by_hash
+                        .remove(crate::series_key::hash(&key).to_be_bytes())
+                        .map_err(storage)?;
+                }
+                for l in labels.iter() {
+                    let mut k = posting_prefix(&l.name, &l.value);
+                    k.extend_from_slice(&sid_key(sid));
+                    self.postings.remove(k).map_err(storage)?;
+                }
+            }
+            self.series.remove(sid_key(sid)).map_err(storage)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Every registered series id.
+    pub fn all_sids(&self) -> Result<RoaringBitmap> {
+        let mut bm = RoaringBitmap::new();
+        for kv in self.series.iter().keys() {
+            let k = kv.map_err(storage)?;
+            if let Ok(b) = <[u8; 4]>::try_from(k.as_ref()) {
+                bm.insert(u32::from_be_bytes(b));
+            }
+        }
+        Ok(bm)
+    }
+
+    /// Ids of series with label `name` = `value`.
+    pub fn postings(&self, name: &str, value: &str) -> Result<RoaringBitmap> {
+        let mut bm = RoaringBitmap::new();
+        for kv in self
+            .postings
+            .scan_prefix(posting_prefix(name, value))
+            .keys()
+        {
+            let k = kv.map_err(storage)?;
+            if let Some((_, _, sid)) = parse_posting(&k) {
+                bm.insert(sid);
+            }
+        }
+        Ok(bm)
+    }
+
+    fn any_in_prefix(&self, prefix: Vec<u8>, within: &RoaringBitmap) -> Result<bool> {
+        for kv in self.postings.scan_prefix(prefix).keys() {
+            let k = kv.map_err(storage)?;
+            if parse_posting(&k).is_some_and(|(_, _, sid)| within.contains(sid)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// True if a series in `within` has label `name` (stops at the first one found).
+    pub fn any_with_name(&self, name: &str, within: &RoaringBitmap) -> Result<bool> {
+        let mut prefix = name.as_bytes().to_vec();
+        prefix.push(SEP);
+        self.any_in_prefix(prefix, within)
+    }
+
+    /// True if a series in `within` has label `name` = `value`.
+    pub fn any_with_pair(&self, name: &str, value: &str, within: &RoaringBitmap) -> Result<bool> {
+        self.any_in_prefix(posting_prefix(name, value), within)
+    }
+
+    /// Calls `f(value)` for every value of label `name`, seeking past each value's ids;
+    /// when `f` returns true, the value's ids are added to the returned bitmap.
+    pub fn scan_values(
+        &self,
+        name: &str,
+        mut f: impl FnMut(&str) -> bool,
+    ) -> Result<RoaringBitmap> {
+        let mut prefix = name.as_bytes().to_vec();
+        prefix.push(SEP);
+        let mut out = RoaringBitmap::new();
+        let mut from = prefix.clone();
+        loop {
+            let next = self
+                .postings
+                .range::<&[u8], _>((Bound::Included(from.as_slice()), Bound::Unbounded))
+                .next()
+                .transpose()
+                .map_err(storage)?;
+            let Some((k, _)) = next else { break };
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            let Some((_, value, _)) = parse_posting(&k) else {
+                break;
+            };
+            let value = std::str::from_utf8(value).unwrap_or("");
+            if f(value) {
+                out |= self.postings(name, value)?;
+            }
+            from = posting_prefix(name, value);
+            from.extend_from_slice(&[0xFF; 5]);
+        }
+        Ok(out)
+    }
+
+    /// Ids of series having label `name` with any value satisfying `m`.
+    fn having(&self, m: &Matcher, want_match: bool) -> Result<RoaringBitmap> {
+        if m.op == MatchOp::Equal && want_match {
+            return self.postings(&m.name, &m.value);
+        }
+        if m.op == MatchOp::NotEqual && !want_match {
+            return self.postings(&m.name, &m.value);
+        }
+        self.scan_values(&m.name, |v| m.matches(v) == want_match)
+    }
+
+    /// Series ids in `universe` that satisfy all matchers.
+    pub fn select(&self, matchers: &[Matcher], universe: &RoaringBitmap) -> Result<RoaringBitmap> {
+        let mut ordered: Vec<&Matcher> = matchers.iter().collect();
+        // Cheapest and most selective first: equality, then other positive, then negative.
+        ordered.sort_by_key(|m| match (m.op, m.matches_empty()) {
+            (MatchOp::Equal, false) => 0,
+            (_, false) => 1,
+            _ => 2,
+        });
+        let mut result = universe.clone();
+        for m in ordered {
+            if result.is_empty() {
+                break;
+            }
+            if m.matches_empty() {
+                result -= self.having(m, false)?;
+            } else {
+                result &= self.having(m, true)?;
+            }
+        }
+        Ok(result)
+    }
+
+    /// Every label name with at least one series (seeking past each name's keys).
+    pub fn label_names(&self) -> Result<BTreeSet<String>> {
+        let mut out = BTreeSet::new();
+        let mut from: Vec<u8> = Vec::new();
+        loop {
+            let next = self
+                .postings
+                .range::<&[u8], _>((Bound::Included(from.as_slice()), Bound::Unbounded))
+                .next()
+                .transpose()
+                .map_err(storage)?;
+            let Some((k, _)) = next else { break };
+            let Some((name, _, _)) = parse_posting(&k) else {
+                break;
+            };
+            out.insert(String::from_utf8_lossy(name).into_owned());
+            from = name.to_vec();
+            from.extend_from_slice(&[SEP, SEP]);
+        }
+        Ok(out)
+    }
+
+    pub fn put_exemplars(
+        &self,
+        rows: &[(i32, u32, i64, f64, Vec<u8>)],
+        max_per_series: usize,
+    ) -> Result<()> {
+        for (day, sid, t, v, labels) in rows {
+            let mut prefix = Vec::with_capacity(16);
+            prefix.extend_from_slice(&(*day as u32 ^ 0x8000_0000).to_be_bytes());
+            prefix.extend_from_slice(&sid_key(*sid));
+            let mut key = prefix.clone();
+            key.extend_from_slice(&(*t as u64 ^ 0x8000_0000_0000_0000).to_be_bytes());
+            let mut val = v.to_bits().to_le_bytes().to_vec();
+            val.extend_from_slice(labels);
+            self.exemplars.insert(key, val).map_err(storage)?;
+            // Keep the newest `max_per_series` per series and day.
+            let keys: Vec<_> = self
+                .exemplars
+                .scan_prefix(&prefix)
+                .keys()
+                .collect::<std::result::Result<_, _>>()
+                .map_err(storage)?;
+            if keys.len() > max_per_series {
+                for k in &keys[..keys.len() - max_per_series] {
+                    self.exemplars.remove(k).map_err(storage)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Exemplars (id, t, value, labels) of the given days for ids in `sids`, `start <= t <= end`.
+    pub fn exemplars(
+        &self,
+        days: std::ops::RangeInclusive<i32>,
+        sids: &RoaringBitmap,
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<(u32, i64, f64, Labels)>> {
+        let mut out = Vec::new();
+        for day in days {
+            for sid in sids {
+                let mut prefix = (day as u32 ^ 0x8000_0000).to_be_bytes().to_vec();
+                prefix.extend_from_slice(&sid_key(sid));
+                for kv in self.exemplars.scan_prefix(&prefix) {
+                    let (k, v) = kv.map_err(storage)?;
+                    let Ok(tb) = <[u8; 8]>::try_from(&k[8..]) else {
+                        continue;
+                    };
+                    let t = (u64::from_be_bytes(tb) ^ 0x8000_0000_0000_0000) as i64;
+                    if t < start || t > end || v.len() < 8 {
+                        continue;
+                    }
+                    let value =
+                        f64::from_bits(u64::from_le_bytes(v[..8].try_into().expect("8 bytes")));
+                    out.push((sid, t, value, decode_labels(&v[8..]).unwrap_or_default()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Drops exemplars of days before `day`.
+    pub fn drop_exemplars_before(&self, day: i32) -> Result<()> {
+        let end = (day as u32 ^ 0x8000_0000).to_be_bytes();
+        let keys: Vec<_> = self
+            .exemplars
+            .range(..end.as_slice())
+            .keys()
+            .collect::<std::result::Result<_, _>>()
+            .map_err(storage)?;
+        for k in keys {
+            self.exemplars.remove(k).map_err(storage)?;
+        }
+        Ok(())
+    }
+
+    pub fn put_metadata(&self, m: &MetricMetadata) -> Result<()> {
+        let v = serde_json::to_vec(m).map_err(std::io::Error::other)?;
+        self.metadata
+            .insert(m.metric.as_bytes(), v)
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    pub fn metadata(
+        &self,
+        metric: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<MetricMetadata>> {
+        let mut out = Vec::new();
+        let iter: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match metric {
+            Some(m) => Box::new(
+                self.metadata
+                    .get(m.as_bytes())
+                    .transpose()
+                    .map(|r| r.map(|v| (sled::IVec::from(m.as_bytes()), v)))
+                    .into_iter(),
+            ),
+            None => Box::new(self.metadata.iter()),
+        };
+        for kv in iter {
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+            let (_, v) = kv.map_err(storage)?;
+            if let Ok(m) = serde_json::from_slice::<MetricMetadata>(&v) {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().map(|_| ()).map_err(storage)
+    }
+
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::series_key::{encode_labels, hash};
+
+    fn reg(idx: &Index, sid: u32, pairs: &[(&str, &str)]) {
+        let enc = encode_labels(&Labels::from_pairs(pairs.iter().copied()));
+        idx.register(&[(sid, hash(&enc), enc)]).unwrap();
+    }
+
+    #[test]
+    fn matchers_resolve_through_postings() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = Index::open(dir.path(), 1 << 20).unwrap();
+        reg(
+            &idx,
+            1,
+            &[("__name__", "up"), ("job", "api"), ("env", "prod")],
+        );
+        reg(&idx, 2, &[("__name__", "up"), ("job", "apiserver")]);
+        reg(
+            &idx,
+            3,
+            &[("__name__", "up"), ("job", "web"), ("env", "dev")],
+        );
+        reg(&idx, 4, &[("__name__", "down"), ("job", "api")]);
+        let all = idx.all_sids().unwrap();
+        let sel = |ms: Vec<Matcher>| idx.select(&ms, &all).unwrap().iter().collect::<Vec<_>>();
+        let m = |op, n: &str, v: &str| Matcher::new(op, n, v).unwrap();
+        assert_eq!(sel(vec![Matcher::equal("job", "api")]), vec![1, 4]);
+        assert_eq!(
+            sel(vec![
+                Matcher::equal("__name__", "up"),
+                m(MatchOp::RegexMatch, "job", "api.*")
+            ]),
+            vec![1, 2]
+        );
+        assert_eq!(
+            sel(vec![
+                Matcher::equal("__name__", "up"),
+                m(MatchOp::NotEqual, "env", "prod")
+            ]),
+            vec![2, 3]
+        );
+        assert_eq!(
+            sel(vec![m(MatchOp::RegexNoMatch, "job", "api|web")]),
+            vec![2]
+        );
+        assert_eq!(sel(vec![Matcher::equal("env", "")]), vec![2, 4]);
+        assert_eq!(sel(vec![m(MatchOp::RegexMatch, "env", ".+")]), vec![1, 3]);
+        assert_eq!(
+            idx.label_names().unwrap().into_iter().collect::<Vec<_>>(),
+            ["__name__", "env", "job"]
+        );
+        let mut vals = Vec::new();
+        idx.scan_values("job", |v| {
+            vals.push(v.to_owned());
+            false
+        })
+        .unwrap();
+        vals.sort();
+        assert_eq!(vals, ["api", "apiserver", "web"]);
+        assert_eq!(idx.next_sid().unwrap(), 5);
+        let enc = encode_labels(&Labels::from_pairs([("__name__", "down"), ("job", "api")]));
+        assert_eq!(idx.lookup_hash(hash(&enc)).unwrap(), Some(4));
+        let mut gone = RoaringBitmap::new();
+        gone.insert(4);
+        assert_eq!(idx.unregister(&gone).unwrap(), 1);
+        assert_eq!(idx.lookup_hash(hash(&enc)).unwrap(), None);
+        assert_eq!(sel(vec![Matcher::equal("job", "api")]), vec![1]);
+    }
+}

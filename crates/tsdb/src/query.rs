@@ -1,0 +1,325 @@
+//! The read path: [`SeriesSource`] over segments, the flush in progress, and the head.
+//!
+//! A query resolves matchers to series ids through the inverted index, restricted to the
+//! series present in the partitions overlapping the range (segment bitmaps) and the head;
+//! then reads only the frames whose id and time ranges match, and decodes only blocks
+//! overlapping the range. Sources are merged oldest first, so the newest write wins on
+//! equal timestamps. Nothing older than the retention cutoff is returned.
+
+use crate::codec::block;
+use crate::head::sort_dedup;
+use crate::segment::frame_blocks;
+use crate::{day_of, Tsdb};
+use pharos_model::{
+    Exemplar, ExemplarSeries, Labels, Matcher, MetricMetadata, Sample, SeriesData, SeriesSource,
+    SourceError,
+};
+use roaring::RoaringBitmap;
+use std::collections::{BTreeSet, HashMap};
+
+fn storage(e: impl std::fmt::Display) -> SourceError {
+    SourceError::Storage(e.to_string())
+}
+
+impl Tsdb {
+    /// Clamps a query range to the retention period; `None` if nothing is left.
+    fn clamp(&self, start: i64, end: i64) -> Option<(i64, i64)> {
+        let start = start.max(self.retention_cutoff());
+        (start <= end).then_some((start, end))
+    }
+
+    /// Series ids with data (possibly) in range: segment bitmaps plus the head.
+    fn present(&self, start: i64, end: i64) -> RoaringBitmap {
+        let mut bm = RoaringBitmap::new();
+        for seg in self.parts.overlapping(start, end) {
+            bm |= &seg.bitmap;
+        }
+        if let Some(f) = self.flushing.read().as_ref() {
+            bm.extend(f.iter().map(|i| i.sid));
+        }
+        bm |= self.head.sids();
+        bm
+    }
+
+    fn matching_sids(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<RoaringBitmap, SourceError> {
+        let present = self.present(start, end);
+        if matchers.is_empty() {
+            return Ok(present);
+        }
+        self.index.select(matchers, &present).map_err(storage)
+    }
+
+    fn check_series_limit(&self, n: u64) -> Result<(), SourceError> {
+        let max = self.config.query.max_series as u64;
+        if n > max {
+            return Err(SourceError::LimitExceeded(format!(
+                "the selectors match {n} series, more than the limit of {max} (query.max_series)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads samples in `[start, end]` for sorted `sids`; one vector per id, in order.
+    fn read_samples(
+        &self,
+        sids: &[u32],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Vec<Sample>>, SourceError> {
+        let mut out: Vec<Vec<Sample>> = vec![Vec::new(); sids.len()];
+        let max_samples = self.config.query.max_samples;
+        let mut total = 0usize;
+        for seg in self.parts.overlapping(start, end) {
+            let mut fi_prev: Option<usize> = None;
+            let mut blocks_cache: Option<(usize, std::sync::Arc<Vec<u8>>)> = None;
+            for (pos, sid) in sids.iter().enumerate() {
+                if !seg.bitmap.contains(*sid) {
+                    continue;
+                }
+                for fi in seg.frames_for(*sid).collect::<Vec<_>>() {
+                    let f = &seg.frames[fi];
+                    if f.max_t < start || f.min_t > end {
+                        continue;
+                    }
+                    if fi_prev != Some(fi) {
+                        let frame = self
+                            .cache
+                            .get_or_load((seg.id, fi as u32), || seg.read_frame(fi))
+                            .map_err(storage)?;
+                        blocks_cache = Some((fi, frame));
+                        fi_prev = Some(fi);
+                    }
+                    let Some((_, frame)) = &blocks_cache else {
+                        continue;
+                    };
+                    let blocks = frame_blocks(frame, f.first_sid).ok_or_else(|| {
+                        storage(format!("corrupt frame in {}", seg.path.display()))
+                    })?;
+                    for b in blocks
+                        .iter()
+                        .filter(|b| b.sid == *sid && b.max_t >= start && b.min_t <= end)
+                    {
+                        let before = out[pos].len();
+                        block::decode(b.data, start, end, &mut out[pos]).map_err(|_| {
+                            storage(format!("corrupt block in {}", seg.path.display()))
+                        })?;
+                        total += out[pos].len() - before;
+                    }
+                }
+                if total > max_samples {
+                    return Err(too_many_samples(max_samples));
+                }
+            }
+        }
+        if let Some(items) = self.flushing.read().clone() {
+            let pos_of: HashMap<u32, usize> =
+                sids.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+            for it in items.iter() {
+                if let Some(&pos) = pos_of.get(&it.sid) {
+                    it.samples_in(start, end, &mut out[pos]);
+                }
+            }
+        }
+        for (pos, sid) in sids.iter().enumerate() {
+            self.head.samples_in(*sid, start, end, &mut out[pos]);
+            sort_dedup(&mut out[pos]);
+        }
+        let total: usize = out.iter().map(Vec::len).sum();
+        if total > max_samples {
+            return Err(too_many_samples(max_samples));
+        }
+        Ok(out)
+    }
+
+    fn labels_of(&self, sid: u32) -> Result<Option<Labels>, SourceError> {
+        self.index.labels(sid).map_err(storage)
+    }
+
+    /// Every sample of matching series in range, for export (no series or sample limits).
+    pub fn export(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        mut f: impl FnMut(SeriesData) -> bool,
+    ) -> Result<(), SourceError> {
+        let Some((start, end)) = self.clamp(start, end) else {
+            return Ok(());
+        };
+        let sids: Vec<u32> = self.matching_sids(matchers, start, end)?.iter().collect();
+        for chunk in sids.chunks(256) {
+            let samples = self.read_samples(chunk, start, end)?;
+            for (sid, samples) in chunk.iter().zip(samples) {
+                if samples.is_empty() {
+                    continue;
+                }
+                if let Some(labels) = self.labels_of(*sid)? {
+                    if !f(SeriesData { labels, samples }) {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn too_many_samples(max: usize) -> SourceError {
+    SourceError::LimitExceeded(format!(
+        "the query would load more than {max} samples (query.max_samples)"
+    ))
+}
+
+impl SeriesSource for Tsdb {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<SeriesData>, SourceError> {
+        let Some((start, end)) = self.clamp(start, end) else {
+            return Ok(Vec::new());
+        };
+        let sids: Vec<u32> = self.matching_sids(matchers, start, end)?.iter().collect();
+        self.check_series_limit(sids.len() as u64)?;
+        let samples = self.read_samples(&sids, start, end)?;
+        let mut out = Vec::new();
+        for (sid, samples) in sids.into_iter().zip(samples) {
+            if samples.is_empty() {
+                continue;
+            }
+            if let Some(labels) = self.labels_of(sid)? {
+                out.push(SeriesData { labels, samples });
+            }
+        }
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(out)
+    }
+
+    fn series(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<Labels>, SourceError> {
+        let Some((start, end)) = self.clamp(start, end) else {
+            return Ok(Vec::new());
+        };
+        let sids = self.matching_sids(matchers, start, end)?;
+        self.check_series_limit(sids.len())?;
+        let mut out = Vec::with_capacity(sids.len() as usize);
+        for sid in &sids {
+            if let Some(l) = self.labels_of(sid)? {
+                out.push(l);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<String>, SourceError> {
+        let Some((start, end)) = self.clamp(start, end) else {
+            return Ok(Vec::new());
+        };
+        if matchers.is_empty() {
+            // Names from the index, kept if any series with the name has data in range.
+            let present = self.present(start, end);
+            let mut out = Vec::new();
+            for name in self.index.label_names().map_err(storage)? {
+                if self.index.any_with_name(&name, &present).map_err(storage)? {
+                    out.push(name);
+                }
+            }
+            return Ok(out);
+        }
+        let mut names = BTreeSet::new();
+        for sid in &self.matching_sids(matchers, start, end)? {
+            if let Some(l) = self.labels_of(sid)? {
+                names.extend(l.iter().map(|l| l.name.clone()));
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<String>, SourceError> {
+        let Some((start, end)) = self.clamp(start, end) else {
+            return Ok(Vec::new());
+        };
+        let scope = self.matching_sids(matchers, start, end)?;
+        let mut values = BTreeSet::new();
+        let mut candidates = Vec::new();
+        self.index
+            .scan_values(name, |v| {
+                candidates.push(v.to_owned());
+                false
+            })
+            .map_err(storage)?;
+        for v in candidates {
+            if self
+                .index
+                .any_with_pair(name, &v, &scope)
+                .map_err(storage)?
+            {
+                values.insert(v);
+            }
+        }
+        Ok(values.into_iter().collect())
+    }
+
+    fn exemplars(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Vec<ExemplarSeries>, SourceError> {
+        let Some((start, end)) = self.clamp(start, end) else {
+            return Ok(Vec::new());
+        };
+        let sids = self.matching_sids(matchers, start, end)?;
+        self.check_series_limit(sids.len())?;
+        let rows = self
+            .index
+            .exemplars(day_of(start)..=day_of(end), &sids, start, end)
+            .map_err(storage)?;
+        let mut by_sid: HashMap<u32, Vec<Exemplar>> = HashMap::new();
+        for (sid, t, value, labels) in rows {
+            by_sid
+                .entry(sid)
+                .or_default()
+                .push(Exemplar { labels, value, t });
+        }
+        let mut out = Vec::new();
+        for (sid, mut exemplars) in by_sid {
+            if let Some(series) = self.labels_of(sid)? {
+                exemplars.sort_by_key(|e| e.t);
+                out.push(ExemplarSeries { series, exemplars });
+            }
+        }
+        out.sort_by(|a, b| a.series.cmp(&b.series));
+        Ok(out)
+    }
+
+    fn metadata(
+        &self,
+        metric: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<MetricMetadata>, SourceError> {
+        self.index.metadata(metric, limit).map_err(storage)
+    }
+}

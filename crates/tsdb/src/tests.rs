@@ -1,0 +1,244 @@
+//! Store-level tests: append, read back, restart, retention, guardrails.
+
+use super::*;
+use pharos_model::{
+    is_stale_nan, stale_nan, MatchOp, Matcher, MetricMetadata, Sample, SeriesSource,
+};
+use std::time::Duration;
+
+fn config() -> Config {
+    let mut c = Config::default();
+    c.memory.budget = bytesize_mib(64);
+    c
+}
+
+fn bytesize_mib(n: u64) -> bytesize::ByteSize {
+    bytesize::ByteSize::mib(n)
+}
+
+fn row<'a>(labels: &'a [(&'a str, &'a str)], samples: &'a [Sample]) -> SeriesRow<'a> {
+    SeriesRow {
+        labels,
+        samples,
+        exemplars: &[],
+    }
+}
+
+fn s(t: i64, v: f64) -> Sample {
+    Sample { t, v }
+}
+
+const MIN: i64 = 60_000;
+
+#[test]
+fn append_select_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_ms();
+    let a = [("__name__", "up"), ("job", "api")];
+    let b = [("job", "web"), ("__name__", "up")];
+    let samples_a: Vec<Sample> = (0..100)
+        .map(|i| s(now - 100 * MIN + i * MIN, i as f64))
+        .collect();
+    let samples_b = [s(now - MIN, 1.0), s(now, stale_nan())];
+    {
+        let db = Tsdb::open(dir.path(), &config()).unwrap();
+        let meta = MetricMetadata {
+            metric: "up".into(),
+            kind: "gauge".into(),
+            help: "is it up".into(),
+            unit: String::new(),
+        };
+        let out = db
+            .append(
+                &[row(&a, &samples_a), row(&b, &samples_b)],
+                std::slice::from_ref(&meta),
+            )
+            .unwrap();
+        assert_eq!(out.samples_accepted, 102);
+        assert_eq!(out.series_created, 2);
+        assert!(out.rejected.is_empty());
+        let got = db
+            .select(&[Matcher::equal("__name__", "up")], now - 50 * MIN, now)
+            .unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].samples.len(), 50);
+        assert!(is_stale_nan(got[1].samples[1].v));
+        assert_eq!(db.metadata(Some("up"), None).unwrap(), vec![meta]);
+        db.close().unwrap();
+    }
+    // Reopen: everything flushed at close is read from the partitions.
+    let db = Tsdb::open(dir.path(), &config()).unwrap();
+    let got = db
+        .select(
+            &[Matcher::new(MatchOp::RegexMatch, "job", "a.*").unwrap()],
+            0,
+            now,
+        )
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].samples, samples_a);
+    assert_eq!(db.label_values("job", &[], 0, now).unwrap(), ["api", "web"]);
+    assert_eq!(db.label_names(&[], 0, now).unwrap(), ["__name__", "job"]);
+    // A time range without data returns nothing.
+    assert!(db
+        .series(&[], now - 2 * 86_400_000 * 10, now - 2 * 86_400_000 * 9)
+        .unwrap()
+        .is_empty());
+    // New samples after restart go on the same series.
+    let out = db.append(&[row(&a, &[s(now + 1000, 7.0)])], &[]).unwrap();
+    assert_eq!(out.series_created, 0);
+    let got = db
+        .select(&[Matcher::equal("job", "api")], now, now + 1000)
+        .unwrap();
+    assert_eq!(got[0].samples, vec![s(now + 1000, 7.0)]);
+    db.close().unwrap();
+}
+
+#[test]
+fn out_of_order_backfill_and_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), &config()).unwrap();
+    let now = now_ms();
+    let l = [("__name__", "x")];
+    db.append(&[row(&l, &[s(now, 1.0)])], &[]).unwrap();
+    // Backfill two days ago and an out-of-order sample, then retries of both.
+    let old: Vec<Sample> = (0..10)
+        .map(|i| s(now - 2 * 86_400_000 + i * MIN, i as f64))
+        .collect();
+    db.append(&[row(&l, &old), row(&l, &[s(now - MIN, 0.5)])], &[])
+        .unwrap();
+    db.flush().unwrap();
+    let retry = db
+        .append(&[row(&l, &old), row(&l, &[s(now, 1.0)])], &[])
+        .unwrap();
+    assert_eq!(retry.samples_accepted, 11);
+    assert_eq!(retry.samples_duplicate, 1);
+    db.flush().unwrap();
+    let got = db
+        .select(&[Matcher::equal("__name__", "x")], 0, now)
+        .unwrap();
+    assert_eq!(got[0].samples.len(), 12);
+    assert_eq!(got[0].samples[..10], old[..]);
+    // Merging the partitions stores the re-sent samples once.
+    for _ in 0..50 {
+        if db.parts.all().iter().all(|(_, segs)| segs.len() == 1) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let st = db.stats();
+    assert!(st.partitions.iter().all(|p| p.segments == 1), "{st:?}");
+    assert_eq!(st.samples_on_disk, 12);
+    assert_eq!(
+        db.select(&[Matcher::equal("__name__", "x")], 0, now)
+            .unwrap()[0]
+            .samples
+            .len(),
+        12
+    );
+    db.close().unwrap();
+}
+
+#[test]
+fn rejections_by_reason_keep_the_good_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config();
+    c.metrics.max_active_series = 2;
+    c.metrics.max_labels_per_series = 3;
+    let db = Tsdb::open(dir.path(), &c).unwrap();
+    let now = now_ms();
+    let rows_labels: Vec<Vec<(&str, &str)>> = vec![
+        vec![("__name__", "a")],
+        vec![("__name__", "b"), ("bad-name", "1")],
+        vec![("__name__", "c"), ("a", "1"), ("b", "1"), ("c", "1")],
+        vec![("__name__", "d")],
+        vec![("__name__", "e")],
+    ];
+    let ok = [s(now, 1.0)];
+    let old = [s(now - 31 * 86_400_000, 1.0)];
+    let future = [s(now + 3_600_000, 1.0)];
+    let mut rows: Vec<SeriesRow> = rows_labels.iter().map(|l| row(l, &ok)).collect();
+    rows.push(row(&rows_labels[0], &old));
+    rows.push(row(&rows_labels[0], &future));
+    let out = db.append(&rows, &[]).unwrap();
+    assert_eq!(out.samples_accepted, 2);
+    let reasons: Vec<_> = out.rejected.iter().map(|r| (r.reason, r.samples)).collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (RejectReason::InvalidLabels, 1),
+            (RejectReason::TooManyLabels, 1),
+            (RejectReason::TooOld, 1),
+            (RejectReason::TooFarInFuture, 1),
+            (RejectReason::MaxActiveSeries, 1),
+        ]
+    );
+    assert!(
+        out.rejection_message().contains("bad-name"),
+        "{}",
+        out.rejection_message()
+    );
+    assert_eq!(db.series(&[], 0, now).unwrap().len(), 2);
+    db.close().unwrap();
+}
+
+#[test]
+fn retention_drops_whole_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_ms();
+    let mut c = config();
+    c.retention.metrics = Duration::from_secs(5 * 86_400);
+    {
+        let db = Tsdb::open(dir.path(), &c).unwrap();
+        let l = [("__name__", "old")];
+        let l2 = [("__name__", "new")];
+        db.append(
+            &[
+                row(&l, &[s(now - 3 * 86_400_000, 1.0)]),
+                row(&l2, &[s(now, 2.0)]),
+            ],
+            &[],
+        )
+        .unwrap();
+        db.close().unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("parts")).unwrap().count(),
+            2
+        );
+    }
+    c.retention.metrics = Duration::from_secs(86_400);
+    let db = Tsdb::open(dir.path(), &c).unwrap();
+    // Reads already exclude what is past retention, before the partition is deleted.
+    assert!(db
+        .select(&[Matcher::equal("__name__", "old")], 0, now)
+        .unwrap()
+        .is_empty());
+    let dropped = db.apply_retention().unwrap();
+    assert_eq!(dropped.len(), 1);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("parts")).unwrap().count(),
+        1
+    );
+    assert_eq!(db.label_values("__name__", &[], 0, now).unwrap(), ["new"]);
+    assert_eq!(db.stats().series_total, 1);
+    db.close().unwrap();
+}
+
+#[test]
+fn snapshot_opens_as_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = tempfile::tempdir().unwrap();
+    let dest = snap.path().join("snap");
+    let now = now_ms();
+    let db = Tsdb::open(dir.path(), &config()).unwrap();
+    let l = [("__name__", "s")];
+    db.append(&[row(&l, &[s(now, 3.0)])], &[]).unwrap();
+    db.snapshot(&dest).unwrap();
+    db.close().unwrap();
+    let copy = Tsdb::open(&dest, &config()).unwrap();
+    assert_eq!(
+        copy.select(&[], 0, now).unwrap()[0].samples,
+        vec![s(now, 3.0)]
+    );
+    copy.close().unwrap();
+}
