@@ -4,6 +4,7 @@
 //! Out: `pharos serve` runs the whole server (see `serve.rs`, which shows how the stages are
 //! put together); the other subcommands are the operator CLI.
 
+mod admin;
 mod cli;
 mod logging;
 mod serve;

@@ -6,7 +6,7 @@
 //! 4. Put the application into the front; `/readyz` turns 200.
 //! 5. On SIGINT/SIGTERM the front drains, then the stores flush and close; exit 0.
 
-use crate::{logging, settings, token};
+use crate::{admin, logging, settings, token};
 use anyhow::Context;
 use axum::Router;
 use pharos_config::{Config, Loaded};
@@ -30,9 +30,13 @@ impl Stores {
 }
 
 /// Opens the stores and builds the routes of every stage.
+///
+/// (Wiring a stage: add its crate to `crates/pharos/Cargo.toml`, open its store here, keep
+/// the handle in `Stores`, merge its routers into `routes.ingest` / `routes.read` /
+/// `routes.admin` / `routes.public`.)
 fn open_stages(
-    config: &Config,
-    _auth: &Arc<Authenticator>,
+    config: &Arc<Config>,
+    auth: &Arc<Authenticator>,
 ) -> anyhow::Result<(StageRoutes, Stores)> {
     let data = &config.server.data;
     std::fs::create_dir_all(data)
@@ -41,10 +45,12 @@ fn open_stages(
     let mut routes = StageRoutes::default();
     #[allow(unused_mut)]
     let mut stores = Stores::default();
+    routes.admin = routes.admin.merge(admin::router(config.clone()));
     // WIRE(metrics): open the TSDB under data/metrics; mount ingest + export routes.
     // WIRE(promql): mount the Prometheus API on the TSDB.
     // WIRE(traces): open the trace store under data/traces; mount OTLP ingest + Jaeger/Tempo APIs.
     // WIRE(ui): mount the UI (public) routes.
+    routes.public = routes.public.merge(pharos_ui::routes(auth.clone(), config));
     Ok((routes, stores))
 }
 

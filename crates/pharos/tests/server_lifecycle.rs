@@ -1,0 +1,249 @@
+//! Start, readiness, request ids, self-metrics, graceful shutdown, and the embedded default.
+
+mod common;
+use common::{client, Server, ADMIN_TOKEN, INGEST_TOKEN};
+use reqwest::StatusCode;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+#[test]
+fn readiness_during_start() {
+    let mut srv = Server::builder().no_wait().start();
+    // From spawn until ready, /readyz must never answer anything but 503 or 200, and once
+    // the process listens /healthz answers 200 whatever the stores are doing.
+    let c = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < Duration::from_secs(60) {
+        if let Ok(r) = c.get(srv.url("/readyz")).send() {
+            seen.push(r.status().as_u16());
+            assert!(matches!(r.status().as_u16(), 200 | 503), "{seen:?}");
+            assert_eq!(
+                c.get(srv.url("/healthz")).send().unwrap().status(),
+                StatusCode::OK
+            );
+            if r.status() == StatusCode::OK {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(seen.last(), Some(&200), "never became ready: {seen:?}");
+    srv.wait_ready(Duration::from_secs(5));
+}
+
+/// Sends the head of a POST whose body is trickled, so the request stays in flight.
+fn start_slow_post(srv: &Server, path: &str, token: &str, body_len: usize) -> TcpStream {
+    let mut s = TcpStream::connect(srv.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: text/plain\r\nContent-Length: {body_len}\r\nConnection: close\r\n\r\n",
+        srv.addr
+    )
+    .unwrap();
+    s
+}
+
+#[test]
+fn graceful_shutdown_drains_a_slow_request() {
+    let mut srv = Server::start();
+    let body = b"pharos_drain_test{case=\"slow\"} 42\n";
+    let mut slow = start_slow_post(&srv, "/api/v1/import/prometheus", INGEST_TOKEN, body.len());
+    slow.write_all(&body[..10]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    srv.sigterm();
+    // Readiness flips to 503 while the slow request is still in flight ...
+    let c = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut ready_status = 0;
+    while Instant::now() < deadline {
+        if let Ok(r) = c.get(srv.url("/readyz")).send() {
+            ready_status = r.status().as_u16();
+            if ready_status == 503 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(ready_status, 503, "readiness did not flip during the drain");
+    // ... new work is refused ...
+    let r = c
+        .get(srv.url("/api/v1/labels"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(r.headers().get("retry-after").is_some());
+    // ... and the slow request still completes.
+    slow.write_all(&body[10..]).unwrap();
+    let mut resp = String::new();
+    slow.read_to_string(&mut resp).unwrap();
+    let status_line = resp.lines().next().unwrap_or_default().to_owned();
+    assert!(
+        status_line.contains(" 204 ") || status_line.contains(" 200 "),
+        "slow request got: {status_line}"
+    );
+    let status = srv.wait_exit(Duration::from_secs(60));
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn request_id_is_echoed_or_minted() {
+    let srv = Server::start();
+    let r = client()
+        .get(srv.url("/healthz"))
+        .header("X-Request-Id", "abc-123")
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "abc-123");
+    let r = client().get(srv.url("/healthz")).send().unwrap();
+    let minted = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(minted.len(), 16);
+    let r = client()
+        .get(srv.url("/api/v1/labels"))
+        .header("X-Request-Id", "trace-me-42")
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "trace-me-42");
+    assert!(
+        srv.logs().contains("trace-me-42"),
+        "request id not on the log line"
+    );
+}
+
+#[test]
+fn self_metrics_count_requests_by_route_pattern() {
+    let srv = Server::start();
+    for _ in 0..3 {
+        srv.get("/api/v1/label/job/values");
+    }
+    srv.get("/api/v1/label/instance/values");
+    let text = srv.get("/metrics").text().unwrap();
+    let scrape =
+        prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("parses");
+    let count = |route: &str, code: &str| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == "pharos_http_requests_total")
+            .filter(|s| s.labels.get("route") == Some(route) && s.labels.get("code") == Some(code))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum()
+    };
+    assert_eq!(count("/api/v1/label/{name}/values", "200"), 4.0, "{text}");
+    assert!(
+        !text.contains("route=\"/api/v1/label/job/values\""),
+        "raw paths must not be label values"
+    );
+    assert!(scrape
+        .samples
+        .iter()
+        .any(|s| s.metric == "pharos_http_request_duration_seconds_count"));
+    assert!(scrape
+        .samples
+        .iter()
+        .any(|s| s.metric == "process_resident_memory_bytes"));
+}
+
+#[test]
+fn body_over_the_limit_is_413() {
+    let srv = Server::builder()
+        .config("[limits]\nmax_body_bytes = \"1KiB\"\n")
+        .start();
+    let big = vec![b'#'; 4096];
+    let r = srv.post_as(
+        "/api/v1/import/prometheus",
+        Some(INGEST_TOKEN),
+        "text/plain",
+        big,
+    );
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[test]
+fn embedded_default_token_is_created_once_with_mode_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut srv = Server::builder().without_tokens().start();
+    let token_file = srv.data.join("token");
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(token.len(), 64);
+    assert_eq!(
+        std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        srv.logs().contains(&token),
+        "the first start prints the token"
+    );
+    assert_eq!(
+        srv.get_as("/api/v1/admin/status", Some(&token)).status(),
+        StatusCode::OK
+    );
+    assert!(srv.stop().success());
+    let before = srv.logs().matches(&token).count();
+    srv.restart();
+    assert_eq!(
+        std::fs::read_to_string(&token_file).unwrap().trim(),
+        token,
+        "token kept"
+    );
+    assert_eq!(
+        srv.logs().matches(&token).count(),
+        before,
+        "printed only once"
+    );
+    assert_eq!(
+        srv.get_as("/api/v1/admin/status", Some(&token)).status(),
+        StatusCode::OK
+    );
+}
+
+#[test]
+fn tokens_never_reach_the_logs() {
+    let mut srv = Server::builder().arg("--log-format").arg("json").start();
+    let wrong = "wrong-secret-token-0123456789abcdef";
+    srv.get_as("/api/v1/labels", Some(wrong));
+    srv.get_as("/api/v1/labels", Some(ADMIN_TOKEN));
+    srv.post_as(
+        "/api/v1/import/prometheus",
+        Some(INGEST_TOKEN),
+        "text/plain",
+        b"x 1\n".to_vec(),
+    );
+    client()
+        .get(srv.url("/api/v1/labels"))
+        .header("Authorization", format!("Basic {wrong}"))
+        .send()
+        .unwrap();
+    assert!(srv.stop().success());
+    let logs = srv.logs();
+    assert!(
+        logs.lines().count() > 3,
+        "expected request log lines:\n{logs}"
+    );
+    for secret in [wrong, ADMIN_TOKEN, INGEST_TOKEN, common::READ_TOKEN] {
+        assert!(!logs.contains(secret), "a token reached the log");
+    }
+    assert!(
+        !logs.to_ascii_lowercase().contains("authorization"),
+        "the Authorization header reached the log"
+    );
+    for line in logs.lines().filter(|l| l.starts_with('{')) {
+        serde_json::from_str::<serde_json::Value>(line).expect("JSON log line");
+    }
+}
