@@ -1,0 +1,224 @@
+//! One time partition: a sled database in its own directory holding the spans that
+//! started in `[start_ns, end_ns)`, their index, dictionaries, catalog and dependency
+//! counts. Retention deletes the whole directory, which returns its disk to the OS.
+
+use crate::chunk::{self, DecodedGroup};
+use crate::dict::Dict;
+use crate::error::StoreError;
+use crate::keys;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
+
+pub struct Partition {
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub dir: PathBuf,
+    pub db: sled::Db,
+    pub spans: sled::Tree,
+    pub index: sled::Tree,
+    pub dict_tree: sled::Tree,
+    pub catalog: sled::Tree,
+    pub deps: sled::Tree,
+    pub meta: sled::Tree,
+    pub dict: RwLock<Dict>,
+    /// Catalog entries already persisted in this partition, and values counted per tag.
+    pub catalog_state: Mutex<CatalogState>,
+}
+
+#[derive(Default)]
+pub struct CatalogState {
+    pub keys: HashSet<Vec<u8>>,
+    pub values_per_tag: HashMap<Vec<u8>, u32>,
+}
+
+const DIR_PREFIX: &str = "p-";
+pub const SPAN_COUNT_KEY: &[u8] = b"spans";
+
+impl Partition {
+    pub fn dir_name(start_ns: u64, end_ns: u64) -> String {
+        format!(
+            "{DIR_PREFIX}{}-{}",
+            start_ns / 1_000_000_000,
+            end_ns / 1_000_000_000
+        )
+    }
+
+    /// The time range named by a partition directory, if it is one.
+    pub fn parse_dir_name(name: &str) -> Option<(u64, u64)> {
+        let rest = name.strip_prefix(DIR_PREFIX)?;
+        let (a, b) = rest.split_once('-')?;
+        let (a, b): (u64, u64) = (a.parse().ok()?, b.parse().ok()?);
+        (a < b).then_some((a * 1_000_000_000, b * 1_000_000_000))
+    }
+
+    pub fn open(
+        root: &Path,
+        start_ns: u64,
+        end_ns: u64,
+        cache_bytes: u64,
+        max_dict: usize,
+    ) -> Result<Partition, StoreError> {
+        let dir = root.join(Self::dir_name(start_ns, end_ns));
+        let db = sled::Config::new()
+            .path(&dir)
+            .cache_capacity(cache_bytes)
+            .mode(sled::Mode::LowSpace)
+            .flush_every_ms(Some(1000))
+            .open()?;
+        let spans = db.open_tree("spans")?;
+        let index = db.open_tree("index")?;
+        let dict_tree = db.open_tree("dict")?;
+        let catalog = db.open_tree("catalog")?;
+        let deps = db.open_tree("deps")?;
+        let meta = db.open_tree("meta")?;
+        let dict = Dict::load(&dict_tree, max_dict)?;
+        let mut state = CatalogState::default();
+        for item in catalog.iter() {
+            let (k, _) = item?;
+            if let Some(tag) = crate::catalog::value_entry_tag(&k) {
+                *state.values_per_tag.entry(tag.to_vec()).or_default() += 1;
+            }
+            state.keys.insert(k.to_vec());
+        }
+        Ok(Partition {
+            start_ns,
+            end_ns,
+            dir,
+            db,
+            spans,
+            index,
+            dict_tree,
+            catalog,
+            deps,
+            meta,
+            dict: RwLock::new(dict),
+            catalog_state: Mutex::new(state),
+        })
+    }
+
+    pub fn overlaps(&self, start_ns: u64, end_ns: u64) -> bool {
+        self.start_ns <= end_ns && start_ns < self.end_ns
+    }
+
+    /// Every chunk of `trace_id` stored here, decoded.
+    pub fn read_trace(&self, trace_id: &[u8; 16]) -> Result<Vec<DecodedGroup>, StoreError> {
+        let dict = self.dict.read().expect("dict lock");
+        let mut out = Vec::new();
+        for item in self.spans.scan_prefix(trace_id) {
+            let (k, v) = item?;
+            let base =
+                keys::span_key_start(&k).ok_or_else(|| StoreError::Corrupt("span key".into()))?;
+            match chunk::decode(&dict, trace_id, base, &v) {
+                Ok(groups) => out.extend(groups),
+                Err(e) => {
+                    tracing::warn!(partition = %self.dir.display(), error = %e, "skipping unreadable span chunk")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Index entries of one term with a start in `[start_ns, end_ns]`, newest first,
+    /// at most `cap` of them: `(start, trace id, longest duration µs)`.
+    pub fn scan_term(
+        &self,
+        prefix: &[u8],
+        start_ns: u64,
+        end_ns: u64,
+        cap: usize,
+        out: &mut Vec<(u64, [u8; 16], u64)>,
+    ) -> Result<(), StoreError> {
+        let lo = keys::index_key(prefix, start_ns, &[0; 16]);
+        let hi = keys::index_key(prefix, end_ns, &[0xff; 16]);
+        for item in self.index.range(lo..=hi).rev() {
+            if out.len() >= cap {
+                break;
+            }
+            let (k, v) = item?;
+            let Some((start, trace)) = keys::index_key_tail(&k) else {
+                continue;
+            };
+            let dur = crate::varint::Reader::new(&v).u64().unwrap_or(u64::MAX);
+            out.push((start, trace, dur));
+        }
+        Ok(())
+    }
+
+    /// Dependency counts of hours in `[from_hour, to_hour]`.
+    pub fn read_deps(
+        &self,
+        from_hour: u32,
+        to_hour: u32,
+        into: &mut HashMap<(String, String), u64>,
+    ) -> Result<(), StoreError> {
+        let lo = from_hour.to_be_bytes();
+        let hi = (to_hour as u64 + 1).min(u32::MAX as u64) as u32;
+        for item in self.deps.range(lo..hi.to_be_bytes()) {
+            let (k, v) = item?;
+            let Some((_, parent, child)) = keys::parse_deps_key(&k) else {
+                continue;
+            };
+            let n = v.as_ref().try_into().map(u64::from_be_bytes).unwrap_or(0);
+            *into.entry((parent, child)).or_default() += n;
+        }
+        Ok(())
+    }
+
+    pub fn span_count(&self) -> u64 {
+        self.meta
+            .get(SPAN_COUNT_KEY)
+            .ok()
+            .flatten()
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0)
+    }
+
+    /// Bytes of this partition's files on disk.
+    pub fn disk_bytes(&self) -> u64 {
+        dir_size(&self.dir)
+    }
+}
+
+/// Total size of the files under `dir` (allocated blocks, so sparse files count as they use).
+pub fn dir_size(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    let mut visited = 0usize;
+    while let Some(d) = stack.pop() {
+        visited += 1;
+        if visited > 100_000 {
+            break;
+        }
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let Ok(md) = e.metadata() else { continue };
+            if md.is_dir() {
+                stack.push(e.path());
+            } else {
+                total += md.blocks() * 512;
+            }
+        }
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_names_round_trip() {
+        let name = Partition::dir_name(86_400_000_000_000, 172_800_000_000_000);
+        assert_eq!(name, "p-86400-172800");
+        assert_eq!(
+            Partition::parse_dir_name(&name),
+            Some((86_400_000_000_000, 172_800_000_000_000))
+        );
+        assert_eq!(Partition::parse_dir_name("p-5-5"), None);
+        assert_eq!(Partition::parse_dir_name("other"), None);
+    }
+}

@@ -1,0 +1,382 @@
+//! One group commit: validates spans, groups them by partition and trace, encodes span
+//! chunks, index entries, catalog entries and dependency counts, applies them to the
+//! partitions' trees and flushes (fsync) every partition it touched.
+
+use crate::catalog::{self, TagScope};
+use crate::chunk::{self, SpanGroup};
+use crate::deps::Edges;
+use crate::error::StoreError;
+use crate::keys::{self, TERM_ATTRIBUTE, TERM_OPERATION, TERM_SERVICE};
+use crate::partition::{Partition, SPAN_COUNT_KEY};
+use crate::store::TraceStore;
+use crate::value::{service_name, to_text, STATUS_ERROR};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Why a span was not stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// Trace id not 16 bytes, or all zero.
+    InvalidTraceId,
+    /// Span id not 8 bytes or all zero, or a parent span id that is neither empty nor 8 bytes.
+    InvalidSpanId,
+    /// Started before the retention window.
+    TooOld,
+    /// Started further in the future than `traces.future_margin`.
+    TooFarInFuture,
+}
+
+impl RejectReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::InvalidTraceId => "invalid_trace_id",
+            RejectReason::InvalidSpanId => "invalid_span_id",
+            RejectReason::TooOld => "too_old",
+            RejectReason::TooFarInFuture => "too_far_in_future",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            RejectReason::InvalidTraceId => "trace id must be 16 bytes and not all zero",
+            RejectReason::InvalidSpanId => {
+                "span id must be 8 bytes and not all zero; parent span id empty or 8 bytes"
+            }
+            RejectReason::TooOld => "span starts before the retention window",
+            RejectReason::TooFarInFuture => "span starts too far in the future",
+        }
+    }
+}
+
+/// What happened to the spans of one write.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WriteOutcome {
+    pub accepted: u64,
+    pub rejected: BTreeMap<RejectReason, u64>,
+}
+
+impl WriteOutcome {
+    pub fn rejected_total(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+
+    /// A one-line explanation of the rejections, for `partial_success.error_message`.
+    pub fn rejection_message(&self) -> String {
+        self.rejected
+            .iter()
+            .map(|(r, n)| format!("{n} spans rejected: {}", r.describe()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+struct Accepted<'a> {
+    resource: &'a Resource,
+    resource_schema: &'a str,
+    scope: &'a InstrumentationScope,
+    scope_schema: &'a str,
+    span: &'a Span,
+    service: &'a str,
+}
+
+fn validate(span: &Span, min_ns: u64, max_ns: u64) -> Result<[u8; 16], RejectReason> {
+    let trace: [u8; 16] = span
+        .trace_id
+        .as_slice()
+        .try_into()
+        .map_err(|_| RejectReason::InvalidTraceId)?;
+    if trace == [0; 16] {
+        return Err(RejectReason::InvalidTraceId);
+    }
+    if span.span_id.len() != 8 || span.span_id.iter().all(|&b| b == 0) {
+        return Err(RejectReason::InvalidSpanId);
+    }
+    if !span.parent_span_id.is_empty() && span.parent_span_id.len() != 8 {
+        return Err(RejectReason::InvalidSpanId);
+    }
+    if span.start_time_unix_nano < min_ns {
+        return Err(RejectReason::TooOld);
+    }
+    if span.start_time_unix_nano > max_ns {
+        return Err(RejectReason::TooFarInFuture);
+    }
+    Ok(trace)
+}
+
+static EMPTY_RESOURCE: Resource = Resource {
+    attributes: Vec::new(),
+    dropped_attributes_count: 0,
+    entity_refs: Vec::new(),
+};
+static EMPTY_SCOPE: InstrumentationScope = InstrumentationScope {
+    name: String::new(),
+    version: String::new(),
+    attributes: Vec::new(),
+    dropped_attributes_count: 0,
+};
+
+/// Writes every request of one group commit; returns one outcome per request.
+pub fn commit(
+    store: &TraceStore,
+    requests: &[Vec<ResourceSpans>],
+    now_ns: u64,
+) -> Result<Vec<WriteOutcome>, StoreError> {
+    let min_ns = now_ns.saturating_sub(store.settings.retention_ns);
+    let max_ns = now_ns.saturating_add(store.settings.future_margin_ns);
+    let mut outcomes = vec![WriteOutcome::default(); requests.len()];
+    // partition start → trace id → spans, in arrival order.
+    let mut by_partition: BTreeMap<u64, HashMap<[u8; 16], Vec<Accepted<'_>>>> = BTreeMap::new();
+    for (req, outcome) in requests.iter().zip(outcomes.iter_mut()) {
+        for rs in req {
+            let resource = rs.resource.as_ref().unwrap_or(&EMPTY_RESOURCE);
+            let service = service_name(resource);
+            for ss in &rs.scope_spans {
+                let scope = ss.scope.as_ref().unwrap_or(&EMPTY_SCOPE);
+                for span in &ss.spans {
+                    match validate(span, min_ns, max_ns) {
+                        Ok(trace) => {
+                            outcome.accepted += 1;
+                            let part = store.partition_start_for(span.start_time_unix_nano);
+                            by_partition
+                                .entry(part)
+                                .or_default()
+                                .entry(trace)
+                                .or_default()
+                                .push(Accepted {
+                                    resource,
+                                    resource_schema: &rs.schema_url,
+                                    scope,
+                                    scope_schema: &ss.schema_url,
+                                    span,
+                                    service,
+                                });
+                        }
+                        Err(reason) => *outcome.rejected.entry(reason).or_default() += 1,
+                    }
+                }
+            }
+        }
+    }
+    let mut touched = Vec::new();
+    let mut edges = Edges::new();
+    for (part_start, traces) in by_partition {
+        let partition = store.partition_for_write(part_start)?;
+        write_partition(store, &partition, traces, &mut edges)?;
+        touched.push(partition);
+    }
+    for p in apply_edges(store, edges)? {
+        if !touched.iter().any(|t| Arc::ptr_eq(t, &p)) {
+            touched.push(p);
+        }
+    }
+    for p in &touched {
+        p.db.flush()?;
+    }
+    Ok(outcomes)
+}
+
+fn write_partition(
+    store: &TraceStore,
+    partition: &Arc<Partition>,
+    traces: HashMap<[u8; 16], Vec<Accepted<'_>>>,
+    edges: &mut Edges,
+) -> Result<(), StoreError> {
+    let mut spans_batch = sled::Batch::default();
+    let mut index_batch = sled::Batch::default();
+    let mut new_catalog: Vec<Vec<u8>> = Vec::new();
+    let mut span_count = 0u64;
+    let indexed = &store.settings.indexed_attributes;
+    {
+        let mut dict = partition.dict.write().expect("dict lock");
+        let mut tracker = store.deps_tracker.lock().expect("deps lock");
+        let mut zstd = store.zstd.lock().expect("zstd lock");
+        let mut cat = partition.catalog_state.lock().expect("catalog lock");
+        let mut terms: HashMap<Vec<u8>, (u64, u64)> = HashMap::new();
+        for (trace_id, spans) in &traces {
+            span_count += spans.len() as u64;
+            let first = spans
+                .iter()
+                .min_by_key(|a| a.span.start_time_unix_nano)
+                .expect("non-empty");
+            let base = first.span.start_time_unix_nano;
+            let groups = group_spans(spans);
+            let value = chunk::encode(&mut dict, trace_id, base, &groups, &mut zstd);
+            spans_batch.insert(keys::span_key(trace_id, base, &first.span.span_id), value);
+            terms.clear();
+            for a in spans {
+                let s = a.span;
+                let start = s.start_time_unix_nano;
+                let dur_us = s.end_time_unix_nano.saturating_sub(start) / 1000;
+                let mut add = |prefix: Vec<u8>| {
+                    let e = terms.entry(prefix).or_insert((start, dur_us));
+                    e.0 = e.0.min(start);
+                    e.1 = e.1.max(dur_us);
+                };
+                add(keys::term_prefix(TERM_SERVICE, &[a.service]));
+                add(keys::term_prefix(TERM_OPERATION, &[a.service, &s.name]));
+                for kv in s.attributes.iter().chain(a.resource.attributes.iter()) {
+                    if indexed.contains(kv.key.as_str()) {
+                        if let Some(v) = &kv.value {
+                            add(keys::term_prefix(
+                                TERM_ATTRIBUTE,
+                                &[a.service, &kv.key, &to_text(v)],
+                            ));
+                        }
+                    }
+                }
+                if s.status.as_ref().is_some_and(|st| st.code == STATUS_ERROR)
+                    && indexed.contains("error")
+                {
+                    add(keys::term_prefix(
+                        TERM_ATTRIBUTE,
+                        &[a.service, "error", "true"],
+                    ));
+                }
+                catalog_entries(
+                    &mut cat,
+                    &mut new_catalog,
+                    a,
+                    store.settings.max_catalog_tags,
+                );
+                tracker.observe(
+                    trace_id,
+                    &s.span_id,
+                    &s.parent_span_id,
+                    a.service,
+                    start,
+                    edges,
+                );
+            }
+            for (prefix, (start, dur_us)) in terms.drain() {
+                let mut v = Vec::with_capacity(4);
+                crate::varint::put_u64(&mut v, dur_us);
+                index_batch.insert(keys::index_key(&prefix, start, trace_id), v);
+            }
+        }
+        let mut dict_batch = sled::Batch::default();
+        for (k, v) in dict.take_pending() {
+            dict_batch.insert(k, v);
+        }
+        partition.dict_tree.apply_batch(dict_batch)?;
+    }
+    if !new_catalog.is_empty() {
+        let mut batch = sled::Batch::default();
+        let mut global = store.catalog.write().expect("catalog lock");
+        for e in &new_catalog {
+            global.add(e);
+            batch.insert(e.as_slice(), &[][..]);
+        }
+        partition.catalog.apply_batch(batch)?;
+    }
+    partition.spans.apply_batch(spans_batch)?;
+    partition.index.apply_batch(index_batch)?;
+    let total = partition.span_count() + span_count;
+    partition
+        .meta
+        .insert(SPAN_COUNT_KEY, &total.to_be_bytes())?;
+    crate::metrics::SPANS_WRITTEN.inc_by(span_count);
+    Ok(())
+}
+
+/// Groups one trace's spans by (resource, scope), keeping arrival order.
+fn group_spans<'a>(spans: &[Accepted<'a>]) -> Vec<SpanGroup<'a>> {
+    let mut groups: Vec<SpanGroup<'a>> = Vec::new();
+    for a in spans {
+        let found = groups.iter_mut().find(|g| {
+            std::ptr::eq(g.resource, a.resource)
+                && std::ptr::eq(g.scope, a.scope)
+                && std::ptr::eq(g.resource_schema, a.resource_schema)
+                && std::ptr::eq(g.scope_schema, a.scope_schema)
+        });
+        match found {
+            Some(g) => g.spans.push(a.span),
+            None => groups.push(SpanGroup {
+                resource: a.resource,
+                resource_schema: a.resource_schema,
+                scope: a.scope,
+                scope_schema: a.scope_schema,
+                spans: vec![a.span],
+            }),
+        }
+    }
+    groups
+}
+
+fn catalog_entries(
+    cat: &mut crate::partition::CatalogState,
+    out: &mut Vec<Vec<u8>>,
+    a: &Accepted<'_>,
+    max_tags: usize,
+) {
+    let cap = max_tags * (catalog::MAX_VALUES_PER_TAG as usize + 1);
+    if cat.keys.len() >= cap {
+        return;
+    }
+    let op = catalog::operation_entry(a.service, a.span.kind, &a.span.name);
+    if !cat.keys.contains(&op) {
+        cat.keys.insert(op.clone());
+        out.push(op);
+    }
+    let span_attrs = a.span.attributes.iter().map(|kv| (TagScope::Span, kv));
+    let resource_attrs = a
+        .resource
+        .attributes
+        .iter()
+        .map(|kv| (TagScope::Resource, kv));
+    for (scope, kv) in span_attrs.chain(resource_attrs) {
+        let tag = catalog::tag_entry(scope, &kv.key);
+        if !cat.keys.contains(&tag) {
+            cat.keys.insert(tag.clone());
+            out.push(tag);
+        }
+        let text = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+            Some(Value::StringValue(s)) => s.clone(),
+            Some(Value::IntValue(i)) => i.to_string(),
+            Some(Value::BoolValue(b)) => b.to_string(),
+            _ => continue,
+        };
+        if text.len() > catalog::MAX_VALUE_LEN {
+            continue;
+        }
+        let entry = catalog::value_entry(scope, &kv.key, &text);
+        if cat.keys.contains(&entry) {
+            continue;
+        }
+        let tag_id = catalog::value_entry_tag(&entry)
+            .expect("value entry")
+            .to_vec();
+        let n = cat.values_per_tag.entry(tag_id).or_default();
+        if *n >= catalog::MAX_VALUES_PER_TAG {
+            continue;
+        }
+        *n += 1;
+        cat.keys.insert(entry.clone());
+        out.push(entry);
+    }
+}
+
+/// Adds counted calls to the `deps` tree of the partition holding each hour.
+fn apply_edges(store: &TraceStore, edges: Edges) -> Result<Vec<Arc<Partition>>, StoreError> {
+    let mut touched: Vec<Arc<Partition>> = Vec::new();
+    for ((hour, parent, child), n) in edges {
+        let t = u64::from(hour) * 3_600_000_000_000;
+        let partition = store.partition_for_write(store.partition_start_for(t))?;
+        let key = keys::deps_key(hour, &parent, &child);
+        let old = partition
+            .deps
+            .get(&key)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0);
+        partition.deps.insert(key, &(old + n).to_be_bytes())?;
+        if !touched.iter().any(|t| Arc::ptr_eq(t, &partition)) {
+            touched.push(partition);
+        }
+    }
+    Ok(touched)
+}
