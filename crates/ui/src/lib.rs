@@ -1,5 +1,72 @@
 //! The embedded UI.
 //!
-//! In: browser page loads at `/` and login form posts.
-//! Out: the built front-end assets (embedded in the binary), session cookies, and the
-//! provisioned dashboards from the dashboards folder; the UI itself calls the query APIs.
+//! In: browser page loads at `/` (and the single-page app's paths), login and logout form
+//! posts, and reads of the provisioned dashboards.
+//! Out: the built front-end assets (embedded in the binary at build time, see `build.rs`),
+//! session cookies (`HttpOnly`, `SameSite=Strict`, `Secure` behind TLS), and the
+//! Grafana-format dashboards found in `ui.dashboards`. The front end itself calls the
+//! Prometheus and Jaeger query APIs with the session cookie.
+//!
+//! [`routes`] returns public routes (no bearer check in the front): pages check the
+//! session themselves and send visitors without one to the login page; the dashboards API
+//! is guarded by the front's `read` scope check.
+
+mod assets;
+mod dashboards;
+mod login;
+mod pages;
+mod session;
+
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use axum::Router;
+use pharos_config::{Config, Scope};
+use pharos_front::auth::{require_scope, RequireScope};
+use pharos_front::Authenticator;
+use std::sync::Arc;
+
+pub use dashboards::{DashboardSummary, Provisioned};
+
+/// Paths of the single-page app: a page load of any of them serves `index.html`.
+pub const APP_PATHS: &[&str] = &[
+    "/",
+    "/d/{uid}",
+    "/d/{uid}/{slug}",
+    "/dashboards",
+    "/explore",
+    "/traces",
+    "/trace/{id}",
+];
+
+/// The UI's routes (to be mounted as public routes).
+pub fn routes(auth: Arc<Authenticator>, config: &Config) -> Router {
+    let provisioned = Arc::new(Provisioned::new(config.ui.dashboards.clone()));
+    if let Err(e) = provisioned.list() {
+        tracing::warn!(error = %e, "provisioned dashboards could not be read");
+    } else if let Ok(list) = provisioned.list() {
+        tracing::info!(count = list.len(), folder = %config.ui.dashboards.display(), "dashboards provisioned");
+    }
+    let read_only = RequireScope {
+        auth: auth.clone(),
+        scope: Scope::Read,
+    };
+    let api = Router::new()
+        .route("/api/ui/dashboards", get(dashboards::list))
+        .route("/api/ui/dashboards/{uid}", get(dashboards::get_one))
+        .with_state(provisioned)
+        .merge(Router::new().route("/api/ui/session", get(session::whoami)))
+        .layer(from_fn_with_state(read_only, require_scope));
+    let mut pages = Router::new();
+    for path in APP_PATHS {
+        pages = pages.route(path, get(pages::app_page));
+    }
+    let pages = pages
+        .route("/login", get(login::page).post(login::submit))
+        .route("/logout", post(login::logout))
+        .with_state(auth);
+    Router::new()
+        .merge(api)
+        .merge(pages)
+        .route("/assets/{*file}", get(assets::asset))
+        .route("/favicon.svg", get(assets::favicon))
+}

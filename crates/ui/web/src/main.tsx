@@ -1,0 +1,1 @@
+import { render } from 'preact'; render(<div>Pharos</div>, document.getElementById('app')!);
