@@ -15,7 +15,8 @@ pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{all_match, MatchOp, Matcher, MatcherError};
 pub use mem::MemSource;
 pub use source::{
-    Exemplar, ExemplarSeries, MetricMetadata, Sample, SeriesData, SeriesSource, SourceError,
+    Exemplar, ExemplarSeries, HeadStats, MetricMetadata, Sample, SeriesData, SeriesSource,
+    SourceError,
 };
 
 /// The bit pattern Prometheus uses for a staleness marker (a special NaN).

@@ -43,6 +43,16 @@ pub struct MetricMetadata {
     pub unit: String,
 }
 
+/// Head statistics of the store, for `/api/v1/status/tsdb` (`headStats`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadStats {
+    pub num_series: u64,
+    pub chunk_count: u64,
+    /// Oldest and newest sample timestamps (ms) held.
+    pub min_time: i64,
+    pub max_time: i64,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// The query would load more than a configured limit allows.
@@ -111,5 +121,11 @@ pub trait SeriesSource: Send + Sync {
         _limit: Option<usize>,
     ) -> Result<Vec<MetricMetadata>, SourceError> {
         Ok(Vec::new())
+    }
+
+    /// Head statistics for `/api/v1/status/tsdb`; `None` if the store does not keep them
+    /// (the API then counts series itself and reports no chunk count or time bounds).
+    fn head_stats(&self) -> Option<HeadStats> {
+        None
     }
 }

@@ -217,7 +217,8 @@ impl Engine {
             ));
         }
         let n = ((end - start) / step + 1) as usize;
-        if n > self.opts.max_points_per_series {
+        // As Prometheus: (end - start) / step may not exceed the limit.
+        if n - 1 > self.opts.max_points_per_series {
             return Err(QueryError::bad_data(format!(
                 "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
                 group_thousands(self.opts.max_points_per_series)

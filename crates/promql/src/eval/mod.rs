@@ -13,6 +13,8 @@ mod range_fns;
 mod selector;
 mod subquery;
 
+pub(crate) use selector::matcher_sets as selector_matchers;
+
 use crate::error::QueryError;
 use pharos_model::{Labels, Sample, SeriesSource, METRIC_NAME};
 use promql_parser::parser::{AtModifier, Expr, Offset};
