@@ -1,0 +1,187 @@
+// Heatmap panel: histogram buckets (`_bucket` series with `le`) over time. Cumulative
+// Prometheus buckets are turned into per-bucket counts, as Grafana's `heatmap` format does;
+// series without `le` are drawn as rows as they are.
+
+import { useMemo } from 'preact/hooks';
+import uPlot from 'uplot';
+import { UPlot } from '../components/UPlot';
+import type { Panel } from '../dashboard/model';
+import { align, Frame } from '../dashboard/query';
+import { formatDateTime } from '../lib/time';
+import { formatText } from '../lib/units';
+import { fieldConfig } from './fieldConfig';
+import { ChartContext, escapeHtml, timeTicks } from './TimeSeries';
+
+export interface HeatGrid {
+  times: number[];
+  /** Row labels, bottom to top. */
+  buckets: string[];
+  /** counts[bucket][time] */
+  counts: (number | null)[][];
+  max: number;
+}
+
+export function heatGrid(frames: Frame[]): HeatGrid {
+  const withLe = frames.filter((f) => f.labels.le !== undefined);
+  if (withLe.length) {
+    // Sum series that share a bound (e.g. several instances), then sort by bound.
+    const byLe = new Map<string, Frame[]>();
+    for (const f of withLe) byLe.set(f.labels.le, [...(byLe.get(f.labels.le) ?? []), f]);
+    const les = [...byLe.keys()].sort((a, b) => parseFloat(a) - parseFloat(b));
+    const [times, ...cols] = align(les.map((le) => merge(byLe.get(le)!)));
+    const counts = cols.map((col, i) =>
+      col.map((v, j) => {
+        if (v === null) return null;
+        const prev = i > 0 ? cols[i - 1][j] : 0;
+        return Math.max(0, v - (prev ?? 0));
+      }),
+    );
+    const buckets = les.map((le) => (le === '+Inf' ? '+Inf' : le));
+    return { times, buckets, counts, max: maxOf(counts) };
+  }
+  const [times, ...cols] = align(frames);
+  return { times, buckets: frames.map((f) => f.name), counts: cols, max: maxOf(cols) };
+}
+
+function merge(frames: Frame[]): Frame {
+  if (frames.length === 1) return frames[0];
+  const [times, ...cols] = align(frames);
+  const values = times.map((_, i) => {
+    let s: number | null = null;
+    for (const c of cols) if (c[i] !== null) s = (s ?? 0) + c[i]!;
+    return s;
+  });
+  return { ...frames[0], times, values };
+}
+
+function maxOf(cols: (number | null)[][]): number {
+  let m = 0;
+  for (const c of cols) for (const v of c) if (v !== null && v > m) m = v;
+  return m;
+}
+
+/** Yellow → orange → red, like Grafana's default "Oranges"/spectral schemes. */
+function heatColor(frac: number): string {
+  const f = Math.max(0, Math.min(1, frac));
+  const r = Math.round(255 - 40 * f);
+  const g = Math.round(235 - 190 * f);
+  const b = Math.round(140 - 120 * f);
+  return `rgba(${r},${g},${b},${0.25 + 0.75 * f})`;
+}
+
+export function Heatmap({ panel, frames, ctx }: { panel: Panel; frames: Frame[]; ctx: ChartContext }) {
+  const grid = useMemo(() => heatGrid(frames), [frames]);
+  const cfg = fieldConfig(panel, null);
+  const unit = panel.options?.yAxis?.unit ?? cfg.unit;
+  const isLe = frames.some((f) => f.labels.le !== undefined);
+  const data = useMemo(() => [grid.times, grid.times.map(() => null)] as uPlot.AlignedData, [grid]);
+  const label = (i: number) => {
+    const b = grid.buckets[i];
+    if (!isLe || b === undefined) return b ?? '';
+    return b === '+Inf' ? '+Inf' : formatText(parseFloat(b), unit);
+  };
+  const makeOpts = (width: number, height: number): uPlot.Options => ({
+    width,
+    height,
+    legend: { show: false },
+    padding: [8, 8, 0, 0],
+    cursor: { sync: ctx.syncKey ? { key: ctx.syncKey } : undefined, drag: { x: true, y: false, setScale: false }, points: { show: false } },
+    scales: { x: { time: false, range: () => [ctx.range.from, ctx.range.to] }, y: { range: () => [0, Math.max(1, grid.buckets.length)] } },
+    axes: [
+      { stroke: '#8e8e8e', grid: { show: false }, values: (_u, s) => timeTicks(s, ctx.range.to - ctx.range.from), space: 70 },
+      {
+        stroke: '#8e8e8e',
+        grid: { show: false },
+        size: 70,
+        splits: () => grid.buckets.map((_, i) => i + 1).filter((_, i, a) => a.length <= 12 || i % Math.ceil(a.length / 12) === 0),
+        values: (_u, s) => s.map((v) => label(v - 1)),
+      },
+    ],
+    series: [{}, { show: false }],
+    hooks: {
+      draw: [
+        (u) => {
+          const c = u.ctx;
+          const { times, counts, max } = grid;
+          if (!times.length) return;
+          const step = times.length > 1 ? times[1] - times[0] : 60_000;
+          c.save();
+          c.beginPath();
+          c.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+          c.clip();
+          for (let b = 0; b < counts.length; b++) {
+            const y0 = u.valToPos(b, 'y', true);
+            const y1 = u.valToPos(b + 1, 'y', true);
+            for (let t = 0; t < times.length; t++) {
+              const v = counts[b][t];
+              if (v === null || v <= 0) continue;
+              const x0 = u.valToPos(times[t] - step, 'x', true);
+              const x1 = u.valToPos(times[t], 'x', true);
+              c.fillStyle = heatColor(max ? v / max : 0);
+              c.fillRect(x0, y1, Math.max(1, x1 - x0 - 1), Math.max(1, y0 - y1 - 1));
+            }
+          }
+          c.restore();
+        },
+      ],
+      setSelect: [
+        (u) => {
+          if (u.select.width < 5) return;
+          const from = u.posToVal(u.select.left, 'x');
+          const to = u.posToVal(u.select.left + u.select.width, 'x');
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          ctx.onZoom(Math.round(from), Math.round(to));
+        },
+      ],
+    },
+    plugins: [heatTooltip(grid, label)],
+  });
+  return (
+    <div class="ts-panel">
+      <UPlot class="ts-chart" makeOpts={makeOpts} optsKey={JSON.stringify([panel.id, grid.buckets, grid.max, grid.times.length, ctx.range, ctx.syncKey])} data={data} />
+      <div class="heat-scale">
+        <span>0</span>
+        <span class="heat-gradient" />
+        <span>{formatText(grid.max, 'short')}</span>
+      </div>
+    </div>
+  );
+}
+
+function heatTooltip(grid: HeatGrid, label: (i: number) => string): uPlot.Plugin {
+  let tip: HTMLDivElement;
+  return {
+    hooks: {
+      init: (u) => {
+        tip = document.createElement('div');
+        tip.className = 'chart-tooltip';
+        tip.style.display = 'none';
+        u.over.appendChild(tip);
+        u.over.addEventListener('mouseleave', () => (tip.style.display = 'none'));
+      },
+      setCursor: (u) => {
+        const { left, top } = u.cursor;
+        if (left == null || top == null || left < 0 || !grid.times.length) {
+          tip.style.display = 'none';
+          return;
+        }
+        const x = u.posToVal(left, 'x');
+        const step = grid.times.length > 1 ? grid.times[1] - grid.times[0] : 60_000;
+        const t = grid.times.findIndex((tt) => tt >= x && tt - step <= x);
+        const b = Math.floor(u.posToVal(top, 'y'));
+        if (t < 0 || b < 0 || b >= grid.buckets.length) {
+          tip.style.display = 'none';
+          return;
+        }
+        const lo = b > 0 ? label(b - 1) : '0';
+        tip.innerHTML =
+          `<div class="tt-time">${formatDateTime(grid.times[t])}</div>` +
+          `<div>Bucket: ${escapeHtml(lo)} – ${escapeHtml(label(b))}</div>` +
+          `<div>Count: <b>${formatText(grid.counts[b][t], 'short')}</b></div>`;
+        tip.style.display = 'block';
+        tip.style.left = (left + 16 + tip.offsetWidth > u.over.clientWidth ? left - tip.offsetWidth - 16 : left + 16) + 'px';
+        tip.style.top = Math.max(0, top - 10) + 'px';
+      },
+    },
+  };
+}

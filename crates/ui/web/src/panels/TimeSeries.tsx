@@ -1,0 +1,337 @@
+// Time-series panel (`timeseries`, and old `graph`): uPlot lines/bars/points, legend with
+// calcs, shared crosshair, drag to zoom, thresholds, and exemplars linking to traces.
+
+import { useMemo, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import { UPlot } from '../components/UPlot';
+import type { Panel } from '../dashboard/model';
+import { align, ExemplarPoint, Frame } from '../dashboard/query';
+import { formatDateTime } from '../lib/time';
+import { formatText } from '../lib/units';
+import { navigate } from '../router';
+import { CALC_NAMES, color, displayText, FieldCfg, fieldConfig, reduce, seriesColor, thresholdColor } from './fieldConfig';
+import { Legend, LegendItem } from './Legend';
+
+export interface ChartContext {
+  /** uPlot sync key for a shared crosshair, or null. */
+  syncKey: string | null;
+  /** Shared tooltip (graphTooltip 2): every synced chart shows its tooltip. */
+  sharedTooltip: boolean;
+  onZoom: (from: number, to: number) => void;
+  range: { from: number; to: number };
+}
+
+interface Props {
+  panel: Panel;
+  frames: Frame[];
+  exemplars: ExemplarPoint[];
+  ctx: ChartContext;
+}
+
+function tooltipPlugin(cfgs: FieldCfg[], names: string[], exemplars: ExemplarPoint[], ctx: ChartContext, mode: string): uPlot.Plugin {
+  let tip: HTMLDivElement;
+  let hovered = false;
+  return {
+    hooks: {
+      init: (u) => {
+        tip = document.createElement('div');
+        tip.className = 'chart-tooltip';
+        tip.style.display = 'none';
+        u.over.appendChild(tip);
+        u.over.addEventListener('mouseenter', () => (hovered = true));
+        u.over.addEventListener('mouseleave', () => {
+          hovered = false;
+          tip.style.display = 'none';
+        });
+        u.over.addEventListener('click', (e) => {
+          const ex = nearestExemplar(u, exemplars, e.offsetX, e.offsetY);
+          if (ex?.traceId) navigate('/trace/' + encodeURIComponent(ex.traceId));
+        });
+      },
+      setCursor: (u) => {
+        const { idx, left, top } = u.cursor;
+        if (mode === 'none' || idx == null || left == null || left < 0 || (!hovered && !ctx.sharedTooltip)) {
+          tip.style.display = 'none';
+          return;
+        }
+        const ex = hovered ? nearestExemplar(u, exemplars, left, top ?? 0) : null;
+        let html = '';
+        if (ex) {
+          html = `<div class="tt-time">Exemplar · ${formatDateTime(ex.time)}</div>`;
+          html += `<div>value: <b>${escapeHtml(formatText(ex.value, cfgs[0]?.unit, cfgs[0]?.decimals))}</b></div>`;
+          for (const [k, v] of Object.entries(ex.labels)) html += `<div>${escapeHtml(k)}: ${escapeHtml(v)}</div>`;
+          if (ex.traceId) html += `<div class="tt-link">Click to open trace ${escapeHtml(ex.traceId.slice(0, 16))}</div>`;
+        } else {
+          const t = u.data[0][idx];
+          html = `<div class="tt-time">${formatDateTime(t)}</div>`;
+          const rows: [number, string][] = [];
+          for (let i = 1; i < u.series.length; i++) {
+            const s = u.series[i];
+            if (!s.show) continue;
+            const v = u.data[i][idx] as number | null | undefined;
+            if (mode === 'single' && u.cursor.idxs && i !== closestSeries(u, idx, top ?? 0)) continue;
+            const sw = `<span class="swatch" style="background:${(s.stroke as () => string)()}"></span>`;
+            rows.push([v ?? -Infinity, `<div>${sw}${escapeHtml(names[i - 1])}: <b>${escapeHtml(v == null ? '–' : displayText(cfgs[i - 1], v))}</b></div>`]);
+          }
+          rows.sort((a, b) => b[0] - a[0]);
+          html += rows.slice(0, 30).map((r) => r[1]).join('');
+          if (rows.length > 30) html += `<div>… ${rows.length - 30} more</div>`;
+        }
+        tip.innerHTML = html;
+        tip.style.display = 'block';
+        const w = u.over.clientWidth;
+        const x = left + 16;
+        tip.style.left = (x + tip.offsetWidth > w ? Math.max(0, left - tip.offsetWidth - 16) : x) + 'px';
+        tip.style.top = Math.max(0, (top ?? 0) - 10) + 'px';
+      },
+    },
+  };
+}
+
+function closestSeries(u: uPlot, idx: number, top: number): number {
+  let best = -1;
+  let dist = Infinity;
+  for (let i = 1; i < u.series.length; i++) {
+    const v = u.data[i][idx];
+    if (v == null || !u.series[i].show) continue;
+    const y = u.valToPos(v as number, u.series[i].scale ?? 'y');
+    if (Math.abs(y - top) < dist) {
+      dist = Math.abs(y - top);
+      best = i;
+    }
+  }
+  return best;
+}
+
+function nearestExemplar(u: uPlot, exemplars: ExemplarPoint[], x: number, y: number): ExemplarPoint | null {
+  let best: ExemplarPoint | null = null;
+  let dist = 8;
+  for (const e of exemplars) {
+    const ex = u.valToPos(e.time, 'x');
+    const ey = u.valToPos(e.value, 'y');
+    const d = Math.hypot(ex - x, ey - y);
+    if (d < dist) {
+      dist = d;
+      best = e;
+    }
+  }
+  return best;
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+function exemplarPlugin(exemplars: ExemplarPoint[]): uPlot.Plugin {
+  return {
+    hooks: {
+      draw: (u) => {
+        if (!exemplars.length) return;
+        const ctx = u.ctx;
+        ctx.save();
+        const r = 4 * devicePixelRatio;
+        for (const e of exemplars) {
+          if (e.time < u.scales.x.min! || e.time > u.scales.x.max!) continue;
+          const x = u.valToPos(e.time, 'x', true);
+          const y = u.valToPos(e.value, 'y', true);
+          if (!isFinite(y)) continue;
+          ctx.beginPath();
+          ctx.moveTo(x, y - r);
+          ctx.lineTo(x + r, y);
+          ctx.lineTo(x, y + r);
+          ctx.lineTo(x - r, y);
+          ctx.closePath();
+          ctx.fillStyle = e.traceId ? '#e0a9ff' : '#888';
+          ctx.strokeStyle = '#111217';
+          ctx.lineWidth = devicePixelRatio;
+          ctx.fill();
+          ctx.stroke();
+        }
+        ctx.restore();
+      },
+    },
+  };
+}
+
+function thresholdsPlugin(cfg: FieldCfg): uPlot.Plugin {
+  const mode = cfg.custom?.thresholdsStyle?.mode;
+  return {
+    hooks: {
+      drawClear: (u) => {
+        if (!mode || mode === 'off' || !cfg.thresholds?.steps) return;
+        const ctx = u.ctx;
+        const { left, top, width, height } = u.bbox;
+        ctx.save();
+        const steps = cfg.thresholds.steps;
+        for (let i = 0; i < steps.length; i++) {
+          const s = steps[i];
+          const lo = s.value ?? u.scales.y.min!;
+          const hi = steps[i + 1]?.value ?? u.scales.y.max!;
+          const y1 = u.valToPos(lo, 'y', true);
+          const y2 = u.valToPos(hi, 'y', true);
+          if (mode.includes('area')) {
+            ctx.fillStyle = color(s.color) + '26';
+            ctx.fillRect(left, Math.min(y1, y2), width, Math.abs(y1 - y2));
+          }
+          if (mode.includes('line') && s.value != null && y1 >= top && y1 <= top + height) {
+            ctx.strokeStyle = color(s.color);
+            ctx.setLineDash(mode.includes('dashed') ? [10, 10] : []);
+            ctx.lineWidth = devicePixelRatio;
+            ctx.beginPath();
+            ctx.moveTo(left, y1);
+            ctx.lineTo(left + width, y1);
+            ctx.stroke();
+          }
+        }
+        ctx.restore();
+      },
+    },
+  };
+}
+
+/** Cumulative sums per stacking group, so stacked series draw on top of each other. */
+function stack(data: (number | null)[][], cfgs: FieldCfg[]): (number | null)[][] {
+  const acc = new Map<string, number[]>();
+  return data.map((col, i) => {
+    const st = cfgs[i].custom?.stacking;
+    if (!st || !st.mode || st.mode === 'none') return col;
+    const g = String(st.group ?? 'A');
+    const base = acc.get(g) ?? new Array(col.length).fill(0);
+    const out = col.map((v, j) => (v == null ? null : (base[j] += v)));
+    acc.set(g, base);
+    return out;
+  });
+}
+
+export function TimeSeries({ panel, frames, exemplars, ctx }: Props) {
+  const cfgs = useMemo(() => frames.map((f) => fieldConfig(panel, f)), [panel, frames]);
+  const names = frames.map((f, i) => cfgs[i].displayName && frames.length === 1 ? cfgs[i].displayName! : f.name);
+  const visible = frames.map((_, i) => !(cfgs[i].custom?.hideFrom?.viz));
+  const aligned = useMemo(() => {
+    const [times, ...cols] = align(frames);
+    const transformed = cols.map((c, i) => (cfgs[i].custom?.transform === 'negative-Y' ? c.map((v) => (v == null ? v : -v)) : c));
+    return [times, ...stack(transformed, cfgs)] as uPlot.AlignedData;
+  }, [frames, cfgs]);
+  const base = fieldConfig(panel, null);
+  const tooltipMode = panel.options?.tooltip?.mode ?? 'multi';
+  const legendOpts = panel.options?.legend ?? {};
+  const showLegend = legendOpts.showLegend !== false && legendOpts.displayMode !== 'hidden';
+  const calcs: string[] = legendOpts.calcs ?? [];
+
+  const optsKey = JSON.stringify([panel.id, names, ctx.syncKey, ctx.range, frames.length, exemplars.length, cfgs]);
+  const makeOpts = (width: number, height: number): uPlot.Options => ({
+    width,
+    height,
+    legend: { show: false },
+    padding: [8, 8, 0, 0],
+    cursor: {
+      sync: ctx.syncKey ? { key: ctx.syncKey, setSeries: false } : undefined,
+      drag: { x: true, y: false, setScale: false },
+      points: { size: 6 },
+      focus: { prox: 16 },
+    },
+    select: { show: true, left: 0, top: 0, width: 0, height: 0 },
+    scales: {
+      x: { time: false, range: () => [ctx.range.from, ctx.range.to] },
+      y: {
+        range: (_u, dmin, dmax) => {
+          const lo = base.min ?? (dmin === null ? 0 : Math.min(0, dmin) === 0 && dmin >= 0 ? 0 : dmin);
+          let hi = base.max ?? (dmax === null ? 1 : dmax);
+          if (hi === lo) hi = lo + 1;
+          const pad = base.max == null ? (hi - lo) * 0.05 : 0;
+          return [lo, hi + pad];
+        },
+      },
+    },
+    axes: [
+      {
+        stroke: '#8e8e8e',
+        grid: { stroke: '#ffffff14', width: 1 },
+        ticks: { stroke: '#ffffff14' },
+        values: (_u, splits) => timeTicks(splits, ctx.range.to - ctx.range.from),
+        space: 70,
+      },
+      {
+        stroke: '#8e8e8e',
+        grid: { stroke: '#ffffff14', width: 1 },
+        ticks: { show: false },
+        size: 60,
+        values: (_u, splits) => splits.map((v) => formatText(v, base.unit, base.decimals ?? undefined)),
+      },
+    ],
+    series: [
+      {},
+      ...frames.map((_, i) => {
+        const c = cfgs[i].custom ?? {};
+        const col = seriesColor(cfgs[i], i);
+        const draw = c.drawStyle ?? (panel.originalType === 'graph' && panel.bars ? 'bars' : 'line');
+        const fill = c.fillOpacity ?? (panel.originalType === 'graph' ? (panel.fill ?? 1) * 10 : 0);
+        return {
+          label: names[i],
+          stroke: col,
+          width: (c.lineWidth ?? 1) * (draw === 'points' ? 0 : 1),
+          fill: fill > 0 ? col + Math.round((fill / 100) * 255).toString(16).padStart(2, '0') : undefined,
+          show: visible[i],
+          spanGaps: c.spanNulls === true,
+          paths: draw === 'bars' ? uPlot.paths.bars!({ size: [0.8, 40] }) : draw === 'points' ? () => null : undefined,
+          points: { show: draw === 'points' || c.showPoints === 'always', size: c.pointSize ?? 4 },
+          dash: c.lineStyle?.fill === 'dash' ? [10, 10] : undefined,
+        } as uPlot.Series;
+      }),
+    ],
+    hooks: {
+      setSelect: [
+        (u) => {
+          if (u.select.width < 5) return;
+          const from = u.posToVal(u.select.left, 'x');
+          const to = u.posToVal(u.select.left + u.select.width, 'x');
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          ctx.onZoom(Math.round(from), Math.round(to));
+        },
+      ],
+    },
+    plugins: [thresholdsPlugin(base), exemplarPlugin(exemplars), tooltipPlugin(cfgs, names, exemplars, ctx, tooltipMode)],
+  });
+
+  const plot = useRef<uPlot | null>(null);
+  const isolated = useRef<number | null>(null);
+  // Grafana's legend click: show only that series; click it again to show all.
+  const toggle = (index: number) => {
+    const u = plot.current;
+    if (!u) return;
+    isolated.current = isolated.current === index ? null : index;
+    u.batch(() => {
+      for (let i = 0; i < frames.length; i++)
+        u.setSeries(i + 1, { show: visible[i] && (isolated.current === null || isolated.current === i) });
+    });
+  };
+  const items: LegendItem[] = frames.map((f, i) => ({
+    index: i,
+    name: names[i],
+    color: seriesColor(cfgs[i], i),
+    hidden: !visible[i] || !!cfgs[i].custom?.hideFrom?.legend,
+    calcs: calcs.map((c) => ({ name: CALC_NAMES[c] ?? c, text: displayText(cfgs[i], reduce(f.values, c)) })),
+  }));
+
+  return (
+    <div class={'ts-panel legend-' + (legendOpts.placement === 'right' ? 'right' : 'bottom')}>
+      <UPlot class="ts-chart" makeOpts={makeOpts} optsKey={optsKey} data={aligned} onCreate={(u) => (plot.current = u)} />
+      {showLegend && items.length > 0 && (
+        <Legend items={items} table={legendOpts.displayMode === 'table'} calcNames={calcs.map((c) => CALC_NAMES[c] ?? c)} onToggle={toggle} />
+      )}
+    </div>
+  );
+}
+
+/** Tick labels: time of day for short ranges, dates for long ones. */
+export function timeTicks(splits: number[], rangeMs: number): string[] {
+  return splits.map((t) => {
+    const d = new Date(t);
+    const hm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+    if (rangeMs <= 86_400_000) return rangeMs <= 600_000 ? hm + ':' + String(d.getSeconds()).padStart(2, '0') : hm;
+    const md = `${String(d.getMonth() + 1).padStart(2, '0')}/${String(d.getDate()).padStart(2, '0')}`;
+    return rangeMs <= 7 * 86_400_000 ? `${md} ${hm}` : md;
+  });
+}
+
+export { thresholdColor };
