@@ -7,7 +7,7 @@ use pharos_config::QueryConfig;
 use pharos_model::SeriesSource;
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{Expr, Function};
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
 /// Engine settings (from `[query]` in the configuration, plus engine-only switches).
@@ -56,11 +56,27 @@ pub struct QueryOptions {
     pub lookback_delta: Option<Duration>,
 }
 
-/// The PromQL engine. Cheap to share; every query gets its own evaluator.
-#[derive(Clone, Debug)]
+/// The PromQL engine. Cheap to clone; every query gets its own evaluator. Queries run on
+/// the engine's own worker threads (one per core, with deep stacks for nested expressions),
+/// which also bounds how many evaluate at once.
+#[derive(Clone)]
 pub struct Engine {
     opts: EngineOptions,
+    pool: Arc<rayon::ThreadPool>,
 }
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("opts", &self.opts).finish()
+    }
+}
+
+/// Stack of each query worker thread (address space; only touched pages use memory).
+const WORKER_STACK_BYTES: usize = 32 << 20;
+/// Most operators and brackets a query may contain (checked before parsing).
+const MAX_QUERY_NESTING_TOKENS: usize = 2048;
+/// Deepest expression tree the evaluator accepts.
+const MAX_EXPR_DEPTH: usize = 256;
 
 static REGISTER_LEGACY: Once = Once::new();
 
@@ -77,19 +93,77 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
             false,
         )]);
     });
-    promql_parser::parser::parse(query)
-        .map_err(|e| QueryError::bad_data(format!("invalid parameter \"query\": {e}")))
+    let tokens = nesting_tokens(query);
+    if tokens > MAX_QUERY_NESTING_TOKENS {
+        return Err(QueryError::bad_data(format!(
+            "invalid parameter \"query\": the query has {tokens} operators and brackets, more than the limit of {MAX_QUERY_NESTING_TOKENS}"
+        )));
+    }
+    let expr = promql_parser::parser::parse(query)
+        .map_err(|e| QueryError::bad_data(format!("invalid parameter \"query\": {e}")))?;
+    if depth(&expr) > MAX_EXPR_DEPTH {
+        return Err(QueryError::bad_data(format!(
+            "invalid parameter \"query\": the expression is nested more than {MAX_EXPR_DEPTH} levels deep"
+        )));
+    }
+    Ok(expr)
+}
+
+/// Counts the characters outside string literals that can add a level of nesting.
+fn nesting_tokens(q: &str) -> usize {
+    let mut n = 0;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in q.chars() {
+        if let Some(qc) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && qc != '`' {
+                escaped = true;
+            } else if c == qc {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '+' | '-' | '*' | '/' | '%' | '^' | '<' | '>' | '=' | '!' => n += 1,
+            _ => {}
+        }
+    }
+    n + q.matches(" and ").count() + q.matches(" or ").count() + q.matches(" unless ").count()
+}
+
+/// Depth of an expression tree (bounded by the token check before parsing).
+fn depth(e: &Expr) -> usize {
+    1 + match e {
+        Expr::Aggregate(a) => depth(&a.expr).max(a.param.as_deref().map_or(0, depth)),
+        Expr::Unary(u) => depth(&u.expr),
+        Expr::Binary(b) => depth(&b.lhs).max(depth(&b.rhs)),
+        Expr::Paren(p) => depth(&p.expr),
+        Expr::Subquery(s) => depth(&s.expr),
+        Expr::Call(c) => c.args.args.iter().map(|a| depth(a)).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 impl Engine {
     pub fn new(cfg: &QueryConfig) -> Self {
-        Engine {
-            opts: EngineOptions::from(cfg),
-        }
+        Self::with_options(EngineOptions::from(cfg))
     }
 
     pub fn with_options(opts: EngineOptions) -> Self {
-        Engine { opts }
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .stack_size(WORKER_STACK_BYTES)
+            .thread_name(|i| format!("promql-{i}"))
+            .build()
+            .expect("starting the query worker threads");
+        Engine {
+            opts,
+            pool: Arc::new(pool),
+        }
     }
 
     pub fn options(&self) -> &EngineOptions {
@@ -125,8 +199,10 @@ impl Engine {
         t: i64,
         o: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
-        let expr = parse(query)?;
-        self.instant_expr(src, &expr, t, o)
+        self.pool.install(|| {
+            let expr = parse(query)?;
+            self.instant_expr(src, &expr, t, o)
+        })
     }
 
     pub fn range_with(
@@ -138,8 +214,10 @@ impl Engine {
         step: i64,
         o: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
-        let expr = parse(query)?;
-        self.range_expr(src, &expr, start, end, step, o)
+        self.pool.install(|| {
+            let expr = parse(query)?;
+            self.range_expr(src, &expr, start, end, step, o)
+        })
     }
 
     pub fn instant_expr(
@@ -197,7 +275,21 @@ impl Engine {
         })
     }
 
+    /// Evaluates a parsed expression at `start, start+step, …, ≤ end` (ms) on the engine's workers.
     pub fn range_expr(
+        &self,
+        src: &dyn SeriesSource,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+        o: &QueryOptions,
+    ) -> Result<QueryResult, QueryError> {
+        self.pool
+            .install(|| self.range_in_pool(src, expr, start, end, step, o))
+    }
+
+    fn range_in_pool(
         &self,
         src: &dyn SeriesSource,
         expr: &Expr,
@@ -332,6 +424,22 @@ fn group_thousands(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deeply_nested_queries_are_refused_not_crashed() {
+        let deep = "1+".repeat(50_000) + "1";
+        assert_eq!(parse(&deep).unwrap_err().kind, crate::ErrorKind::BadData);
+        let parens = "(".repeat(300) + "1" + &")".repeat(300);
+        assert!(parse(&parens)
+            .unwrap_err()
+            .message
+            .contains("nested more than"));
+        assert!(parse(r#"up{job=~"a+b+c+d+e"}"#).is_ok());
+        let src = pharos_model::MemSource::new();
+        let engine = Engine::with_options(EngineOptions::default());
+        let ok = "(".repeat(200) + "1" + &")".repeat(200);
+        assert!(engine.instant(&src, &ok, 0).is_ok());
+    }
 
     #[test]
     fn thousands() {

@@ -91,7 +91,7 @@ impl MatrixVal {
     /// The points of `points` that fall in the window of step `i`.
     pub fn window<'p>(&self, points: &'p [Sample], i: usize) -> &'p [Sample] {
         let end = self.ends[i];
-        let start = end - self.range;
+        let start = end.saturating_sub(self.range);
         let lo = points.partition_point(|s| s.t < start);
         let hi = points.partition_point(|s| s.t <= end);
         &points[lo..hi.max(lo)]
@@ -316,8 +316,8 @@ impl<'a> Evaluator<'a> {
     ) -> Vec<i64> {
         let off = offset_ms(offset);
         match self.at_ms(at) {
-            Some(at) => vec![at - off; ts.len()],
-            None => ts.iter().map(|t| t - off).collect(),
+            Some(at) => vec![at.saturating_sub(off); ts.len()],
+            None => ts.iter().map(|t| t.saturating_sub(off)).collect(),
         }
     }
 
@@ -327,18 +327,25 @@ impl<'a> Evaluator<'a> {
             Some(AtModifier::Start) => Some(self.query_start),
             Some(AtModifier::End) => Some(self.query_end),
             Some(AtModifier::At(t)) => Some(match t.duration_since(UNIX_EPOCH) {
-                Ok(d) => d.as_millis() as i64,
-                Err(e) => -(e.duration().as_millis() as i64),
+                Ok(d) => millis(d),
+                Err(e) => -millis(e.duration()),
             }),
         }
     }
 }
 
+/// A duration in milliseconds, capped far below overflow.
+pub(crate) fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis())
+        .unwrap_or(i64::MAX)
+        .min(i64::MAX / 4)
+}
+
 pub(crate) fn offset_ms(offset: &Option<Offset>) -> i64 {
     match offset {
         None => 0,
-        Some(Offset::Pos(d)) => d.as_millis() as i64,
-        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+        Some(Offset::Pos(d)) => millis(*d),
+        Some(Offset::Neg(d)) => -millis(*d),
     }
 }
 

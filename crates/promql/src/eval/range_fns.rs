@@ -146,7 +146,7 @@ fn apply(
         return None;
     }
     let end = m.ends[i];
-    let start = end - m.range;
+    let start = end.saturating_sub(m.range);
     Some(match name {
         "rate" => extrapolated_rate(w, start, end, true, true)?,
         "increase" => extrapolated_rate(w, start, end, true, false)?,

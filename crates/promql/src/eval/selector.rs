@@ -93,7 +93,7 @@ pub(crate) fn instant(
         return Ok(Vec::new());
     };
     let lookback = ev.settings.lookback_ms;
-    let data = load(ev, vs, lo - lookback, hi)?;
+    let data = load(ev, vs, lo.saturating_sub(lookback), hi)?;
     let series = par_map(&data, |sd| {
         let vals = lookback_values(&sd.samples, &eff, lookback, want_ts);
         Series {
@@ -125,7 +125,7 @@ pub(crate) fn lookback_values(
             hint += 1;
         }
         let v = match hint.checked_sub(1).map(|i| samples[i]) {
-            Some(s) if s.t >= t - lookback && !is_stale_nan(s.v) => {
+            Some(s) if s.t >= t.saturating_sub(lookback) && !is_stale_nan(s.v) => {
                 if want_ts {
                     s.t as f64 / 1000.0
                 } else {
@@ -147,7 +147,7 @@ pub(crate) fn matrix(
     ts: &[i64],
 ) -> Result<MatrixVal, QueryError> {
     let vs = &ms.vs;
-    let range = ms.range.as_millis() as i64;
+    let range = super::millis(ms.range);
     let ends = ev.effective_times(ts, &vs.at, &vs.offset);
     let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
         return Ok(MatrixVal {
@@ -156,7 +156,7 @@ pub(crate) fn matrix(
             ends,
         });
     };
-    let data = load(ev, vs, lo - range, hi)?;
+    let data = load(ev, vs, lo.saturating_sub(range), hi)?;
     let series = data
         .into_iter()
         .map(|sd| {

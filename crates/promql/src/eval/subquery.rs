@@ -6,9 +6,9 @@ use pharos_model::{Labels, Sample};
 use promql_parser::parser::SubqueryExpr;
 
 pub(crate) fn eval(ev: &Evaluator, sq: &SubqueryExpr, ts: &[i64]) -> Result<MatrixVal, QueryError> {
-    let range = sq.range.as_millis() as i64;
+    let range = super::millis(sq.range);
     let step = match sq.step {
-        Some(s) if !s.is_zero() => s.as_millis() as i64,
+        Some(s) if super::millis(s) > 0 => super::millis(s),
         _ => ev.settings.subquery_step_ms,
     };
     let ends = ev.effective_times(ts, &sq.at, &sq.offset);
@@ -20,7 +20,7 @@ pub(crate) fn eval(ev: &Evaluator, sq: &SubqueryExpr, ts: &[i64]) -> Result<Matr
         });
     };
     // First step-aligned time at or after the earliest window start (Go's truncating division).
-    let from = lo - range;
+    let from = lo.saturating_sub(range);
     let mut start = step * (from / step);
     if start < from {
         start += step;
@@ -28,7 +28,7 @@ pub(crate) fn eval(ev: &Evaluator, sq: &SubqueryExpr, ts: &[i64]) -> Result<Matr
     let n = if hi < start {
         0
     } else {
-        ((hi - start) / step + 1) as usize
+        (hi.saturating_sub(start) / step).saturating_add(1) as usize
     };
     let inner_ts: Vec<i64> = (0..n).map(|i| start + i as i64 * step).collect();
     ev.check_output(n)?;
