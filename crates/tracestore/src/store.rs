@@ -342,6 +342,11 @@ impl TraceStore {
         }))
     }
 
+    /// Whether searches on attribute `key` can use the secondary index.
+    pub fn is_indexed(&self, key: &str) -> bool {
+        self.settings.indexed_attributes.contains(key)
+    }
+
     pub fn services(&self) -> Vec<String> {
         self.catalog.read().expect("catalog lock").services()
     }
