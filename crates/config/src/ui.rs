@@ -12,6 +12,10 @@ pub struct UiConfig {
     /// How long a login session lasts.
     #[serde(with = "humantime_serde")]
     pub session_ttl: Duration,
+    /// How often the senders scrape (Grafana's data-source "scrape interval"): the smallest
+    /// step dashboards query, and the base of `$__rate_interval`.
+    #[serde(with = "humantime_serde")]
+    pub scrape_interval: Duration,
 }
 
 impl Default for UiConfig {
@@ -19,6 +23,7 @@ impl Default for UiConfig {
         UiConfig {
             dashboards: PathBuf::from("dashboards"),
             session_ttl: Duration::from_secs(86_400),
+            scrape_interval: Duration::from_secs(15),
         }
     }
 }

@@ -6,6 +6,7 @@ use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
+use std::time::Duration;
 
 #[derive(RustEmbed)]
 #[folder = "web/dist/"]
@@ -13,16 +14,27 @@ struct Dist;
 
 const CSP: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
 
-/// `index.html` of the app.
-pub fn index() -> Response {
-    match Dist::get("index.html") {
-        Some(f) => (
+/// `index.html` with the server's UI settings as `<meta>` tags (no extra request needed).
+pub fn index_html(scrape_interval: Duration) -> Option<String> {
+    let f = Dist::get("index.html")?;
+    let html = String::from_utf8_lossy(&f.data).into_owned();
+    let meta = format!(
+        r#"<meta name="pharos-scrape-interval-ms" content="{}" />"#,
+        scrape_interval.as_millis()
+    );
+    Some(html.replacen("</head>", &format!("{meta}\n  </head>"), 1))
+}
+
+/// The app page.
+pub fn index(html: Option<&str>) -> Response {
+    match html {
+        Some(h) => (
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
                 (header::CACHE_CONTROL, "no-store"),
                 (header::CONTENT_SECURITY_POLICY, CSP),
             ],
-            f.data.into_owned(),
+            h.to_string(),
         )
             .into_response(),
         None => (
@@ -58,5 +70,22 @@ fn serve(path: &str, cache: &'static str) -> Response {
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_carries_settings_and_assets_exist() {
+        let html = index_html(Duration::from_secs(60)).expect("index.html embedded");
+        assert!(html.contains(r#"<meta name="pharos-scrape-interval-ms" content="60000" />"#));
+        let script = html
+            .split("src=\"/assets/")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("index.html loads a script from /assets/");
+        assert!(Dist::get(&format!("assets/{script}")).is_some());
     }
 }

@@ -56,14 +56,19 @@ pub fn routes(auth: Arc<Authenticator>, config: &Config) -> Router {
         .with_state(provisioned)
         .merge(Router::new().route("/api/ui/session", get(session::whoami)))
         .layer(from_fn_with_state(read_only, require_scope));
-    let mut pages = Router::new();
+    let page_state = pages::PageState {
+        auth: auth.clone(),
+        index: Arc::new(assets::index_html(config.ui.scrape_interval)),
+    };
+    let mut app = Router::new();
     for path in APP_PATHS {
-        pages = pages.route(path, get(pages::app_page));
+        app = app.route(path, get(pages::app_page));
     }
-    let pages = pages
+    let pages = Router::new()
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
-        .with_state(auth);
+        .with_state(auth)
+        .merge(app.with_state(page_state));
     Router::new()
         .merge(api)
         .merge(pages)

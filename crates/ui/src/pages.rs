@@ -8,8 +8,15 @@ use axum::response::{IntoResponse, Response};
 use pharos_front::Authenticator;
 use std::sync::Arc;
 
+/// What page loads need: the sessions, and the app page with the server's settings.
+#[derive(Clone)]
+pub struct PageState {
+    pub auth: Arc<Authenticator>,
+    pub index: Arc<Option<String>>,
+}
+
 pub async fn app_page(
-    State(auth): State<Arc<Authenticator>>,
+    State(PageState { auth, index }): State<PageState>,
     headers: HeaderMap,
     OriginalUri(uri): OriginalUri,
 ) -> Response {
@@ -25,7 +32,7 @@ pub async fn app_page(
         )
             .into_response();
     }
-    assets::index()
+    assets::index(index.as_deref())
 }
 
 /// Percent-encodes a query-parameter value.

@@ -47,8 +47,9 @@ export function QueryEditor({ value, onChange, onRun }: Props) {
     setItems([]);
     requestAnimationFrame(() => {
       el.focus();
-      el.setSelectionRange(cursor, cursor);
-      update(next, cursor);
+      // Keys typed since (before this frame) are already in the field: keep them.
+      if (el.value === next) el.setSelectionRange(cursor, cursor);
+      update(el.value, el.selectionStart);
     });
   };
 

@@ -224,5 +224,13 @@ export function computeInterval(rangeMs: number, maxDataPoints: number, minInter
   return Math.max(1000, minInterval, raw);
 }
 
-/** Default scrape interval assumed for `$__rate_interval` (Grafana's default too). */
-export const SCRAPE_INTERVAL_MS = 15_000;
+/**
+ * The senders' scrape interval (`ui.scrape_interval`, given by the server in a `<meta>` tag
+ * of the page; 15 s, Grafana's default, otherwise): the smallest step, and the base of
+ * `$__rate_interval`.
+ */
+export const SCRAPE_INTERVAL_MS: number = (() => {
+  const m = typeof document !== 'undefined' ? document.querySelector('meta[name="pharos-scrape-interval-ms"]') : null;
+  const v = m ? parseInt(m.getAttribute('content') ?? '', 10) : NaN;
+  return v > 0 ? v : 15_000;
+})();

@@ -18,24 +18,31 @@ export interface TableModel {
   numeric: Set<string>;
 }
 
-/** Builds the table Grafana would show for these frames (merge by labels). */
+/**
+ * Builds the table Grafana would show for these frames with its `merge` transformation:
+ * one row per value of the labels every frame has (one row per series when there is a
+ * single query), one `Value #<ref>` column per query, other labels as columns.
+ */
 export function buildTable(frames: Frame[]): TableModel {
   const refs = [...new Set(frames.map((f) => f.refId))];
   const labelKeys = new Set<string>();
   for (const f of frames) for (const k of Object.keys(f.labels)) labelKeys.add(k);
   const keys = [...labelKeys].sort((a, b) => (a === '__name__' ? -1 : b === '__name__' ? 1 : a.localeCompare(b)));
+  const join = refs.length > 1 ? keys.filter((k) => k !== '__name__' && frames.every((f) => k in f.labels)) : keys;
   const valueCol = (ref: string) => (refs.length > 1 ? `Value #${ref}` : 'Value');
   const rows = new Map<string, Cell[]>();
   const columns = ['Time', ...keys, ...refs.map(valueCol)];
   for (const f of frames) {
-    const id = keys.map((k) => f.labels[k] ?? '').join('\u0000');
+    const id = join.map((k) => f.labels[k] ?? '').join('\u0000') + (refs.length > 1 ? '' : '\u0000' + rows.size);
     let row = rows.get(id);
     if (!row) {
-      row = [null, ...keys.map((k) => f.labels[k] ?? ''), ...refs.map(() => null)];
+      row = [null, ...keys.map(() => ''), ...refs.map(() => null)];
       rows.set(id, row);
     }
-    const v = reduce(f.values, 'lastNotNull');
-    row[1 + keys.length + refs.indexOf(f.refId)] = v;
+    keys.forEach((k, i) => {
+      if (!row![1 + i] && f.labels[k] !== undefined) row![1 + i] = f.labels[k];
+    });
+    row[1 + keys.length + refs.indexOf(f.refId)] = reduce(f.values, 'lastNotNull');
     const last = f.times[f.times.length - 1];
     if (last !== undefined) row[0] = Math.max((row[0] as number) ?? 0, last);
   }
@@ -135,7 +142,8 @@ export function Table({ panel, frames }: { panel: Panel; frames: Frame[] }) {
                 if (c === 'Time') text = v === null ? '' : formatDateTime(v as number);
                 else if (typeof v === 'number' || (v === null && table.numeric.has(c))) {
                   const d = display(cfg, v as number | null);
-                  text = displayText(cfg, v as number | null);
+                  // Grafana leaves cells without a value empty.
+                  text = v === null && !d.color && !cfg.noValue ? '' : displayText(cfg, v as number | null);
                   const col = d.color ?? thresholdColor(cfg, v as number | null, cfg.min ?? 0, cfg.max ?? 100);
                   if (/color-background/.test(mode)) style = { background: col, color: '#fff' };
                   else if (/color-text/.test(mode)) style = { color: col };

@@ -43,10 +43,6 @@ function tooltipPlugin(cfgs: FieldCfg[], names: string[], exemplars: ExemplarPoi
           hovered = false;
           tip.style.display = 'none';
         });
-        u.over.addEventListener('click', (e) => {
-          const ex = nearestExemplar(u, exemplars, e.offsetX, e.offsetY);
-          if (ex?.traceId) navigate('/trace/' + encodeURIComponent(ex.traceId));
-        });
       },
       setCursor: (u) => {
         const { idx, left, top } = u.cursor;
@@ -122,32 +118,42 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
+/** Exemplars as links over the chart: a diamond per exemplar, opening its trace. */
 function exemplarPlugin(exemplars: ExemplarPoint[]): uPlot.Plugin {
+  let layer: HTMLDivElement;
   return {
     hooks: {
+      init: (u) => {
+        layer = document.createElement('div');
+        layer.className = 'exemplar-layer';
+        u.over.appendChild(layer);
+      },
       draw: (u) => {
-        if (!exemplars.length) return;
-        const ctx = u.ctx;
-        ctx.save();
-        const r = 4 * devicePixelRatio;
-        for (const e of exemplars) {
+        layer.replaceChildren();
+        for (const e of exemplars.slice(0, 2000)) {
           if (e.time < u.scales.x.min! || e.time > u.scales.x.max!) continue;
-          const x = u.valToPos(e.time, 'x', true);
-          const y = u.valToPos(e.value, 'y', true);
-          if (!isFinite(y)) continue;
-          ctx.beginPath();
-          ctx.moveTo(x, y - r);
-          ctx.lineTo(x + r, y);
-          ctx.lineTo(x, y + r);
-          ctx.lineTo(x - r, y);
-          ctx.closePath();
-          ctx.fillStyle = e.traceId ? '#e0a9ff' : '#888';
-          ctx.strokeStyle = '#111217';
-          ctx.lineWidth = devicePixelRatio;
-          ctx.fill();
-          ctx.stroke();
+          const x = u.valToPos(e.time, 'x');
+          const y = u.valToPos(e.value, 'y');
+          if (!isFinite(y) || y < 0 || y > u.over.clientHeight) continue;
+          const m = document.createElement(e.traceId ? 'a' : 'span');
+          m.className = 'exemplar' + (e.traceId ? ' with-trace' : '');
+          m.style.left = x + 'px';
+          m.style.top = y + 'px';
+          m.title = Object.entries(e.labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ');
+          if (e.traceId) {
+            const href = '/trace/' + encodeURIComponent(e.traceId);
+            m.setAttribute('href', href);
+            m.dataset.traceId = e.traceId;
+            m.addEventListener('click', (ev) => {
+              ev.preventDefault();
+              ev.stopPropagation();
+              navigate(href);
+            });
+          }
+          layer.appendChild(m);
         }
-        ctx.restore();
       },
     },
   };
