@@ -1,5 +1,6 @@
 //! Command-line interface: the subcommands and their exit codes.
 
+use crate::operator::{self, RetentionCommand, SnapshotCommand, Target};
 use crate::settings::ServeArgs;
 use clap::{ArgMatches, Parser, Subcommand};
 use pharos_config::Scope;
@@ -10,15 +11,21 @@ use std::process::ExitCode;
 pub const EXIT_OK: u8 = 0;
 /// A runtime error (I/O, server unreachable, store error).
 pub const EXIT_ERROR: u8 = 1;
-/// The configuration is invalid (the message names the key).
+/// The configuration is invalid (the message names the key), or the usage is wrong.
 pub const EXIT_CONFIG: u8 = 2;
+/// Refused: a server is running on the data directory, or it already holds data.
+pub const EXIT_REFUSED: u8 = 3;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "pharos",
     version,
     about = "Pharos: metrics, traces and dashboards in one binary",
-    after_help = "Exit codes: 0 success, 1 runtime error, 2 invalid configuration or usage."
+    after_help = "Exit codes: 0 success, 1 runtime error (I/O, server unreachable, store error), \
+2 invalid configuration or usage, 3 refused (restore onto a running server's data or onto \
+existing data without --force).\n\nThe operator commands ask a running server over its admin \
+API when one holds the data directory (or with --url), and open the data directory \
+themselves when the server is stopped; their output says which."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -37,6 +44,41 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Version, uptime, retention, oldest/newest data, series, spans, disk per store,
+    /// bytes per sample/span, free disk and days until full, memory against the budget.
+    Status {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Disk usage per time partition (with expiry) and top metric names by series.
+    Du {
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Retention settings and what is deleted next; `retention apply` deletes now.
+    Retention {
+        #[command(subcommand)]
+        command: Option<RetentionCommand>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Consistent copies of the data directory, for backups.
+    Snapshot {
+        #[command(subcommand)]
+        command: SnapshotCommand,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Restore a snapshot (a path, or a name under <data>/snapshots) into the data
+    /// directory. Refuses while a server runs on it.
+    Restore {
+        snapshot: String,
+        /// Replace the data directory's existing stores.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        target: Target,
     },
     /// Token utilities.
     Token {
@@ -83,6 +125,19 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
             eprintln!("{}_tokens = [\"{token}\"]", scope.as_str());
             Ok(ExitCode::from(EXIT_OK))
         }
+        Command::Status { target } => operator::status(&target).map(ExitCode::from),
+        Command::Du { target } => operator::du(&target).map(ExitCode::from),
+        Command::Retention { command, target } => {
+            operator::retention(&target, command.as_ref()).map(ExitCode::from)
+        }
+        Command::Snapshot { command, target } => {
+            operator::snapshot(&target, &command).map(ExitCode::from)
+        }
+        Command::Restore {
+            snapshot,
+            force,
+            target,
+        } => operator::restore(&target, &snapshot, force).map(ExitCode::from),
         Command::Version => {
             println!("pharos {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::from(EXIT_OK))

@@ -6,9 +6,14 @@
 
 mod admin;
 mod cli;
+mod datadir;
 mod logging;
+mod operator;
+mod ops;
+mod render;
 mod serve;
 mod settings;
+mod stores;
 mod token;
 
 use clap::{CommandFactory, FromArgMatches};

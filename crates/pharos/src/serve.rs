@@ -6,51 +6,46 @@
 //! 4. Put the application into the front; `/readyz` turns 200.
 //! 5. On SIGINT/SIGTERM the front drains, then the stores flush and close; exit 0.
 
-use crate::{admin, logging, settings, token};
+use crate::stores::Stores;
+use crate::{admin, datadir, logging, settings, token};
 use anyhow::Context;
 use axum::Router;
 use pharos_config::{Config, Loaded};
 use pharos_front::{Authenticator, Readiness, Sessions, StageRoutes};
 use std::sync::{Arc, RwLock};
 
-/// Every store the server has open, closed in order at shutdown.
-#[derive(Default)]
-struct Stores {
-    // WIRE(metrics-store): `tsdb: Option<Arc<pharos_tsdb::Tsdb>>,`
-    // WIRE(traces-store): `traces: Option<Arc<pharos_tracestore::TraceStore>>,`
-}
-
-impl Stores {
-    /// Flushes and closes every store; errors are logged, not fatal, so each store gets its turn.
-    fn close(self) {
-        // WIRE(metrics-close)
-        // WIRE(traces-close)
-        let _ = self;
-    }
-}
-
 /// Opens the stores and builds the routes of every stage.
 ///
-/// (Wiring a stage: add its crate to `crates/pharos/Cargo.toml`, open its store here, keep
-/// the handle in `Stores`, merge its routers into `routes.ingest` / `routes.read` /
-/// `routes.admin` / `routes.public`.)
+/// (Wiring a stage: add its crate to `crates/pharos/Cargo.toml` and merge its routers into
+/// `routes.ingest` / `routes.read` / `routes.admin` / `routes.public`; the stores are in
+/// `stores`, see `stores.rs`.)
 fn open_stages(
     config: &Arc<Config>,
     auth: &Arc<Authenticator>,
-) -> anyhow::Result<(StageRoutes, Stores)> {
-    let data = &config.server.data;
-    std::fs::create_dir_all(data)
-        .with_context(|| format!("creating data directory {}", data.display()))?;
-    #[allow(unused_mut)]
+) -> anyhow::Result<(StageRoutes, Arc<Stores>)> {
+    let stores = Arc::new(Stores::open(config)?);
     let mut routes = StageRoutes::default();
-    #[allow(unused_mut)]
-    let mut stores = Stores::default();
-    routes.admin = routes.admin.merge(admin::router(config.clone()));
-    // WIRE(metrics): open the TSDB under data/metrics; mount ingest + export routes.
-    // WIRE(promql): mount the Prometheus API on the TSDB.
-    // WIRE(traces): open the trace store under data/traces; mount OTLP ingest + Jaeger/Tempo APIs.
-    // WIRE(ui): mount the UI (public) routes.
-    routes.public = routes.public.merge(pharos_ui::routes(auth.clone(), config));
+    routes.admin = routes
+        .admin
+        .merge(admin::router(config.clone(), stores.clone()));
+    routes.ingest = routes.ingest.merge(pharos_metrics_ingest::ingest_router(
+        stores.tsdb.clone(),
+        config,
+    ));
+    routes.read = routes.read.merge(pharos_metrics_ingest::read_router(
+        stores.tsdb.clone(),
+        config,
+    ));
+    routes.read = routes
+        .read
+        .merge(pharos_prom_api::read_router(stores.tsdb.clone(), config));
+    routes.ingest = routes.ingest.merge(pharos_trace_ingest::ingest_router(
+        stores.traces.clone(),
+        config,
+    ));
+    routes.read = routes
+        .read
+        .merge(pharos_trace_api::read_router(stores.traces.clone(), config));
     routes.public = routes.public.merge(pharos_ui::routes(auth.clone(), config));
     Ok((routes, stores))
 }
@@ -92,10 +87,13 @@ pub fn run(mut loaded: Loaded, log_format: Option<String>) -> anyhow::Result<()>
 }
 
 async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
+    // Held until the process exits: one server per data directory.
+    let data_lock = datadir::lock(&config.server.data)?;
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("binding {}", config.server.listen))?;
     let addr = listener.local_addr()?;
+    data_lock.record_listen(&addr.to_string())?;
     tracing::info!(%addr, data = %config.server.data.display(), "pharos listening");
     let readiness = Readiness::default();
     let slot: pharos_front::AppSlot = Arc::new(RwLock::new(None));
