@@ -13,6 +13,8 @@ if [ ! -x "$chromium_bin" ]; then
 fi
 command -v node >/dev/null || { echo "error: node not found; install Node.js >= 20" >&2; exit 1; }
 cargo build --release --locked -p pharos --manifest-path "$repo/Cargo.toml"
+# Unit tests of the front-end logic (variables, time, units, tables, heatmaps, traces).
+(cd "$repo/crates/ui/web" && npm test)
 target="${CARGO_TARGET_DIR:-$repo/target}"
 if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund

@@ -301,7 +301,11 @@ export async function selfMetrics(base, now, instance) {
     for (const s of samples) {
       if (!isFinite(s.value)) continue;
       // Counters grow linearly to their value now (plus a floor, so rates are never all zero).
-      const v = s.counter ? Math.round((s.value + 240) * (i / steps)) : s.value * (0.9 + 0.1 * Math.sin(i / 20));
+      const v = s.counter
+        ? Math.round((s.value + 240) * (i / steps))
+        : s.name.endsWith('_start_time_seconds')
+          ? s.value
+          : s.value * (0.9 + 0.1 * Math.sin(i / 20));
       lines.push(`${s.name}${s.labels} ${v} ${t}`);
     }
   }

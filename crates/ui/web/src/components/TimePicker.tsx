@@ -57,7 +57,11 @@ export function TimePicker({ range, onChange }: Props) {
         ‹
       </button>
       <button class="btn tp-open" onClick={() => setOpen(!open)} aria-expanded={open} title="Time range">
-        🕓 {describeRange(range)}
+        <svg class="icon" viewBox="0 0 16 16" aria-hidden="true">
+          <circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" stroke-width="1.5" />
+          <path d="M8 4.5V8l2.5 1.5" fill="none" stroke="currentColor" stroke-width="1.5" />
+        </svg>
+        {describeRange(range)}
       </button>
       <button class="btn" onClick={() => shift(1)} title="Move the range forward">
         ›

@@ -1,7 +1,7 @@
 // A dashboard: variables, time and refresh pickers, rows (collapsible) of panels, URL state
 // (`from`, `to`, `var-x`, `refresh`, `viewPanel`) so a link reproduces the view.
 
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { RefreshPicker, TimePicker } from '../components/TimePicker';
 import { VariableBar } from '../components/VariableBar';
 import * as api from '../lib/api';
@@ -15,7 +15,8 @@ import { dependents, effectiveScope, initState, interpolate, loadOptions, pickVa
 export function DashboardPage({ uid }: { uid: string }) {
   const [dash, setDash] = useState<Dashboard | null>(null);
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
+  // A layout effect starts the request right after the first render, not after a paint.
+  useLayoutEffect(() => {
     setDash(null);
     setError(null);
     api
@@ -85,7 +86,7 @@ function DashboardView({ dash }: { dash: Dashboard }) {
     replaceQuery(q);
   };
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     const wanted = urlVars(new URLSearchParams(location.search));
     reload(
       vars.map((_, i) => i),

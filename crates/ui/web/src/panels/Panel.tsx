@@ -2,7 +2,7 @@
 // change, and draws the result with the panel type's component. Types Pharos does not
 // draw get a placeholder naming them.
 
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { DRAWN_TYPES, Panel as PanelModel } from '../dashboard/model';
 import { PanelData, runPanel } from '../dashboard/query';
 import { interpolate, Scope } from '../dashboard/variables';
@@ -44,7 +44,8 @@ export function Panel({ panel, range, scope, tick, chart, heightPx, widthPx, onV
   const width = useRef(widthPx);
   width.current = widthPx;
 
-  useEffect(() => {
+  // Queries start right after render (a layout effect), not after the next paint.
+  useLayoutEffect(() => {
     if (!needsData) return;
     const ac = new AbortController();
     const t0 = performance.now();

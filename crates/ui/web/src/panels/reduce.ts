@@ -2,7 +2,7 @@
 
 import type { Panel } from '../dashboard/model';
 import type { Frame } from '../dashboard/query';
-import { display, Display, FieldCfg, fieldConfig, reduce, thresholdColor } from './fieldConfig';
+import { color, display, Display, FieldCfg, fieldConfig, reduce, thresholdColor } from './fieldConfig';
 
 export interface Reduced {
   name: string;
@@ -35,9 +35,9 @@ function entry(cfg: FieldCfg, frame: Frame, name: string, value: number | null, 
   const min = cfg.min ?? 0;
   const max = cfg.max ?? defaultMax;
   const d = display(cfg, value);
-  const useThresholds = !cfg.color?.mode || cfg.color.mode === 'thresholds';
-  const fixed = cfg.color?.mode === 'fixed' && cfg.color.fixedColor ? cfg.color.fixedColor : null;
-  const c = d.color ?? (fixed ? fixed : useThresholds ? thresholdColor(cfg, value, min, max) : thresholdColor(cfg, value, min, max));
+  // Fixed color, else by thresholds (Grafana's default for these panels).
+  const fixed = cfg.color?.mode === 'fixed' && cfg.color.fixedColor ? color(cfg.color.fixedColor) : null;
+  const c = d.color ?? fixed ?? thresholdColor(cfg, value, min, max);
   return { name, value, cfg, frame, display: d, color: c, min, max };
 }
 
