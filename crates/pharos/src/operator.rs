@@ -20,19 +20,19 @@ use std::time::{Duration, Instant};
 #[derive(Args, Debug, Clone)]
 pub struct Target {
     /// URL of a running server's API [default: http://<server.listen>].
-    #[arg(long, env = "PHAROS_URL")]
+    #[arg(long, env = "PHAROS_URL", global = true)]
     pub url: Option<String>,
     /// Admin token [default: the config's first admin token, else <data>/token].
-    #[arg(long, env = "PHAROS_TOKEN", hide_env_values = true)]
+    #[arg(long, env = "PHAROS_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
     /// Data directory [default: ./data].
-    #[arg(long, env = "PHAROS_DATA")]
+    #[arg(long, env = "PHAROS_DATA", global = true)]
     pub data: Option<PathBuf>,
     /// Config file.
-    #[arg(long, env = "PHAROS_CONFIG")]
+    #[arg(long, env = "PHAROS_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Print JSON instead of tables.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
 }
 
