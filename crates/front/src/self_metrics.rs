@@ -78,7 +78,7 @@ pub async fn record(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
+        .map(|p| route_label(p.as_str()))
         .unwrap_or_else(|| "unmatched".to_owned());
     let bytes = BODY_BYTES.with_label_values(&[&route]);
     let req = req.map(|body| {
@@ -100,6 +100,12 @@ pub async fn record(req: Request, next: Next) -> Response {
     resp
 }
 
+/// A route pattern as a label value: axum's `{param}` written `:param`, as most Prometheus
+/// instrumentation does (and as simple exposition parsers expect: no braces in values).
+fn route_label(pattern: &str) -> String {
+    pattern.replace('{', ":").replace('}', "")
+}
+
 /// `GET /metrics`: everything in the default registry, in the text exposition format.
 pub async fn metrics_handler() -> Response {
     let families = prometheus::gather();
@@ -115,4 +121,16 @@ pub async fn metrics_handler() -> Response {
         buf,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn route_labels_have_no_braces() {
+        assert_eq!(
+            super::route_label("/api/v1/label/{name}/values"),
+            "/api/v1/label/:name/values"
+        );
+        assert_eq!(super::route_label("/api/traces/{*id}"), "/api/traces/:*id");
+    }
 }

@@ -142,7 +142,7 @@ fn self_metrics_count_requests_by_route_pattern() {
             })
             .sum()
     };
-    assert_eq!(count("/api/v1/label/{name}/values", "200"), 4.0, "{text}");
+    assert_eq!(count("/api/v1/label/:name/values", "200"), 4.0, "{text}");
     assert!(
         !text.contains("route=\"/api/v1/label/job/values\""),
         "raw paths must not be label values"
