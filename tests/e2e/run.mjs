@@ -311,7 +311,10 @@ h.test('trace waterfall: tree, collapse, details, errors, critical path, RED lin
 
 h.test('exemplar on the latency chart opens its trace', async () => {
   await page.goto(`${base}/d/pharos-red?var-service=frontend&from=now-1h&to=now`);
-  await panelsSettled();
+  assertAllDrawn(await panelsSettled(), 'frontend, last hour');
+  // Dashboard links (by tag) lead to the other shipped dashboards.
+  const links = await page.$$eval('.dash-link', (a) => a.map((x) => x.textContent));
+  assert(links.includes('Pharos self-monitoring') && links.includes('Node / host overview'), `dashboard links: ${links}`);
   const ex = page.locator('.panel:has(.panel-title:text("Latency p50 / p95 / p99")) a.exemplar');
   await ex.first().waitFor();
   const count = await ex.count();

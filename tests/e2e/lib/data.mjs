@@ -28,11 +28,15 @@ export const SERVICES = {
   checkout: { routes: ['/api/cart', '/api/checkout', '/api/items/{id}'], errorRoute: '/api/checkout', rate: 5 },
 };
 
-/** Timestamps: every 60 s from now-24h to now-6h, then every 15 s to now. */
+/** Minutes of data past `now`, so queries near "now" still find fresh samples while the
+ * suite runs (the TSDB accepts samples up to 10 minutes ahead). */
+const AHEAD = 5 * 60_000;
+
+/** Timestamps: every 60 s from now-24h to now-6h, then every 15 s to now+5m. */
 export function timeline(now) {
   const ts = [];
   for (let t = now - 24 * HOUR; t < now - 6 * HOUR; t += 60_000) ts.push(t);
-  for (let t = now - 6 * HOUR; t <= now; t += 15_000) ts.push(t);
+  for (let t = now - 6 * HOUR; t <= now + AHEAD; t += 15_000) ts.push(t);
   return ts.map((t) => Math.floor(t / 1000) * 1000);
 }
 
@@ -295,9 +299,9 @@ export async function selfMetrics(base, now, instance) {
     samples.push({ name: m[1], labels, value: parseFloat(m[3]), counter: type === 'counter' || type === 'histogram' || type === 'summary' });
   }
   const lines = [];
-  const steps = 240;
+  const steps = 240 + AHEAD / 15_000;
   for (let i = 1; i <= steps; i++) {
-    const t = Math.floor((now - (steps - i) * 15_000) / 1000) * 1000;
+    const t = Math.floor((now + AHEAD - (steps - i) * 15_000) / 1000) * 1000;
     for (const s of samples) {
       if (!isFinite(s.value)) continue;
       // Counters grow linearly to their value now (plus a floor, so rates are never all zero).

@@ -4,7 +4,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ALL, displayOptions, VarState } from '../dashboard/variables';
 
 export function VariableBar({ vars, onChange }: { vars: VarState[]; onChange: (name: string, value: string[]) => void }) {
-  const shown = vars.filter((v) => v.hide !== 2 && v.type !== 'constant');
+  // Ad hoc filters (and other kinds Pharos does not offer) have no picker.
+  const kinds = ['query', 'custom', 'interval', 'textbox', 'datasource'];
+  const shown = vars.filter((v) => v.hide !== 2 && kinds.includes(v.type));
   if (!shown.length) return null;
   return (
     <div class="varbar">

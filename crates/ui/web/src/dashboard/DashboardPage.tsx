@@ -212,13 +212,7 @@ function DashboardView({ dash }: { dash: Dashboard }) {
           / {dash.title}
         </h1>
         <div class="toolbar-right">
-          {dash.links
-            .filter((l) => l.type === 'link' && l.url)
-            .map((l) => (
-              <a class="btn" href={l.url} key={l.url} target={l.targetBlank ? '_blank' : undefined}>
-                {l.title || l.url}
-              </a>
-            ))}
+          <DashLinks dash={dash} scope={scope} />
           <TimePicker range={range} onChange={setTime} />
           <RefreshPicker value={refresh} onChange={setRefresh} onRefresh={() => setTick((t) => t + 1)} intervals={dash.timepickerIntervals} />
         </div>
@@ -245,5 +239,39 @@ function DashboardView({ dash }: { dash: Dashboard }) {
         )}
       </div>
     </div>
+  );
+}
+
+/** Dashboard links: `link` (a URL, variables interpolated) and `dashboards` (by tags). */
+function DashLinks({ dash, scope }: { dash: Dashboard; scope: Scope }) {
+  const [list, setList] = useState<api.DashboardSummary[]>([]);
+  const byTags = dash.links.filter((l) => l.type === 'dashboards');
+  useEffect(() => {
+    if (byTags.length) api.listDashboards().then(setList).catch(() => setList([]));
+  }, [dash.uid]);
+  const out: { title: string; url: string; blank: boolean }[] = [];
+  for (const l of dash.links) {
+    if (l.type === 'link' && l.url) out.push({ title: l.title || l.url, url: interpolate(l.url, scope, false), blank: !!l.targetBlank });
+    if (l.type === 'dashboards') {
+      const tags: string[] = l.tags ?? [];
+      for (const d of list)
+        if (d.uid !== dash.uid && !d.error && tags.every((t) => d.tags.includes(t)))
+          out.push({ title: d.title, url: '/d/' + encodeURIComponent(d.uid), blank: !!l.targetBlank });
+    }
+  }
+  return (
+    <>
+      {out.map((l) => (
+        <a
+          class="btn dash-link"
+          href={l.url}
+          key={l.url}
+          target={l.blank ? '_blank' : undefined}
+          onClick={(e) => !l.blank && l.url.startsWith('/') && linkClick(e, l.url)}
+        >
+          {l.title}
+        </a>
+      ))}
+    </>
   );
 }

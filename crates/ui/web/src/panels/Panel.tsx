@@ -136,6 +136,14 @@ export function Panel({ panel, range, scope, tick, chart, heightPx, widthPx, onV
           </span>
         ) : null}
         <span class="panel-actions">
+          {(panel.links ?? []).map((l: { title?: string; url: string }, i: number) => {
+            const url = interpolate(l.url ?? '', scope, false);
+            return (
+              <a key={i} href={url} onClick={(e) => url.startsWith('/') && linkClick(e, url)} title={l.title ?? url}>
+                {l.title || 'Link'}
+              </a>
+            );
+          })}
           {exploreHref && (
             <a href={exploreHref} onClick={(e) => linkClick(e, exploreHref)} title="Open the query in Explore">
               Explore
