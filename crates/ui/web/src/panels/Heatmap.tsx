@@ -10,7 +10,7 @@ import { formatDateTime } from '../lib/time';
 import { formatText } from '../lib/units';
 import { fieldConfig } from './fieldConfig';
 import { heatGrid, HeatGrid } from './heatGrid';
-import { ChartContext, escapeHtml, timeTicks } from './TimeSeries';
+import { ChartContext, createTooltip, escapeHtml, placeTooltip, timeTicks, zoomOnSelect } from './chartKit';
 
 /** Yellow → orange → red, like Grafana's default "Oranges"/spectral schemes. */
 function heatColor(frac: number): string {
@@ -76,15 +76,7 @@ export function Heatmap({ panel, frames, ctx }: { panel: Panel; frames: Frame[];
           c.restore();
         },
       ],
-      setSelect: [
-        (u) => {
-          if (u.select.width < 5) return;
-          const from = u.posToVal(u.select.left, 'x');
-          const to = u.posToVal(u.select.left + u.select.width, 'x');
-          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-          ctx.onZoom(Math.round(from), Math.round(to));
-        },
-      ],
+      setSelect: [zoomOnSelect(ctx.onZoom)],
     },
     plugins: [heatTooltip(grid, label)],
   });
@@ -105,10 +97,7 @@ function heatTooltip(grid: HeatGrid, label: (i: number) => string): uPlot.Plugin
   return {
     hooks: {
       init: (u) => {
-        tip = document.createElement('div');
-        tip.className = 'chart-tooltip';
-        tip.style.display = 'none';
-        u.over.appendChild(tip);
+        tip = createTooltip(u);
         u.over.addEventListener('mouseleave', () => (tip.style.display = 'none'));
       },
       setCursor: (u) => {
@@ -126,13 +115,15 @@ function heatTooltip(grid: HeatGrid, label: (i: number) => string): uPlot.Plugin
           return;
         }
         const lo = b > 0 ? label(b - 1) : '0';
-        tip.innerHTML =
+        placeTooltip(
+          tip,
+          u,
+          left,
+          top,
           `<div class="tt-time">${formatDateTime(grid.times[t])}</div>` +
-          `<div>Bucket: ${escapeHtml(lo)} – ${escapeHtml(label(b))}</div>` +
-          `<div>Count: <b>${formatText(grid.counts[b][t], 'short')}</b></div>`;
-        tip.style.display = 'block';
-        tip.style.left = (left + 16 + tip.offsetWidth > u.over.clientWidth ? left - tip.offsetWidth - 16 : left + 16) + 'px';
-        tip.style.top = Math.max(0, top - 10) + 'px';
+            `<div>Bucket: ${escapeHtml(lo)} – ${escapeHtml(label(b))}</div>` +
+            `<div>Count: <b>${formatText(grid.counts[b][t], 'short')}</b></div>`,
+        );
       },
     },
   };

@@ -14,7 +14,8 @@ import { Heatmap } from './Heatmap';
 import { Stat } from './Stat';
 import { Table } from './Table';
 import { Text } from './Text';
-import { ChartContext, TimeSeries } from './TimeSeries';
+import type { ChartContext } from './chartKit';
+import { TimeSeries } from './TimeSeries';
 
 interface Props {
   panel: PanelModel;

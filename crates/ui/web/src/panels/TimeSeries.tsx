@@ -9,17 +9,9 @@ import { align, ExemplarPoint, Frame } from '../dashboard/query';
 import { formatDateTime } from '../lib/time';
 import { formatText } from '../lib/units';
 import { navigate } from '../router';
-import { CALC_NAMES, color, displayText, FieldCfg, fieldConfig, reduce, seriesColor, thresholdColor } from './fieldConfig';
+import { ChartContext, createTooltip, escapeHtml, placeTooltip, timeTicks, zoomOnSelect } from './chartKit';
+import { CALC_NAMES, color, displayText, FieldCfg, fieldConfig, reduce, seriesColor } from './fieldConfig';
 import { Legend, LegendItem } from './Legend';
-
-export interface ChartContext {
-  /** uPlot sync key for a shared crosshair, or null. */
-  syncKey: string | null;
-  /** Shared tooltip (graphTooltip 2): every synced chart shows its tooltip. */
-  sharedTooltip: boolean;
-  onZoom: (from: number, to: number) => void;
-  range: { from: number; to: number };
-}
 
 interface Props {
   panel: Panel;
@@ -34,10 +26,7 @@ function tooltipPlugin(cfgs: FieldCfg[], names: string[], exemplars: ExemplarPoi
   return {
     hooks: {
       init: (u) => {
-        tip = document.createElement('div');
-        tip.className = 'chart-tooltip';
-        tip.style.display = 'none';
-        u.over.appendChild(tip);
+        tip = createTooltip(u);
         u.over.addEventListener('mouseenter', () => (hovered = true));
         u.over.addEventListener('mouseleave', () => {
           hovered = false;
@@ -73,12 +62,7 @@ function tooltipPlugin(cfgs: FieldCfg[], names: string[], exemplars: ExemplarPoi
           html += rows.slice(0, 30).map((r) => r[1]).join('');
           if (rows.length > 30) html += `<div>… ${rows.length - 30} more</div>`;
         }
-        tip.innerHTML = html;
-        tip.style.display = 'block';
-        const w = u.over.clientWidth;
-        const x = left + 16;
-        tip.style.left = (x + tip.offsetWidth > w ? Math.max(0, left - tip.offsetWidth - 16) : x) + 'px';
-        tip.style.top = Math.max(0, (top ?? 0) - 10) + 'px';
+        placeTooltip(tip, u, left, top ?? 0, html);
       },
     },
   };
@@ -112,10 +96,6 @@ function nearestExemplar(u: uPlot, exemplars: ExemplarPoint[], x: number, y: num
     }
   }
   return best;
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
 /** Exemplars as links over the chart: a diamond per exemplar, opening its trace. */
@@ -286,15 +266,7 @@ export function TimeSeries({ panel, frames, exemplars, ctx }: Props) {
       }),
     ],
     hooks: {
-      setSelect: [
-        (u) => {
-          if (u.select.width < 5) return;
-          const from = u.posToVal(u.select.left, 'x');
-          const to = u.posToVal(u.select.left + u.select.width, 'x');
-          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
-          ctx.onZoom(Math.round(from), Math.round(to));
-        },
-      ],
+      setSelect: [zoomOnSelect(ctx.onZoom)],
     },
     plugins: [thresholdsPlugin(base), exemplarPlugin(exemplars), tooltipPlugin(cfgs, names, exemplars, ctx, tooltipMode)],
   });
@@ -329,15 +301,3 @@ export function TimeSeries({ panel, frames, exemplars, ctx }: Props) {
   );
 }
 
-/** Tick labels: time of day for short ranges, dates for long ones. */
-export function timeTicks(splits: number[], rangeMs: number): string[] {
-  return splits.map((t) => {
-    const d = new Date(t);
-    const hm = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
-    if (rangeMs <= 86_400_000) return rangeMs <= 600_000 ? hm + ':' + String(d.getSeconds()).padStart(2, '0') : hm;
-    const md = `${String(d.getMonth() + 1).padStart(2, '0')}/${String(d.getDate()).padStart(2, '0')}`;
-    return rangeMs <= 7 * 86_400_000 ? `${md} ${hm}` : md;
-  });
-}
-
-export { thresholdColor };

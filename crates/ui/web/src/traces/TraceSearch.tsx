@@ -7,7 +7,7 @@ import { TimePicker } from '../components/TimePicker';
 import { UPlot } from '../components/UPlot';
 import * as api from '../lib/api';
 import { formatDateTime, formatMicros, resolveRange } from '../lib/time';
-import { timeTicks } from '../panels/TimeSeries';
+import { timeTicks } from '../panels/chartKit';
 import { linkClick, navigate, pushQuery, useLocation } from '../router';
 import { JTrace, parseTags, serviceColor, summarise, TraceSummary } from './model';
 
