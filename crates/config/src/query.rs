@@ -12,7 +12,9 @@ pub struct QueryConfig {
     /// Longest a query may run.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
-    /// Most samples one query may hold in memory at once.
+    /// Most samples one query may load from storage (16 bytes each), and most points any
+    /// one step of its evaluation may produce. 20 M keeps a single query under ~320 MiB,
+    /// inside the whole server's 768 MiB budget (Prometheus's default is 50 M).
     pub max_samples: usize,
     /// Most points per series in a range query (Prometheus: 11,000).
     pub max_points_per_series: usize,
@@ -25,7 +27,7 @@ impl Default for QueryConfig {
         QueryConfig {
             lookback_delta: Duration::from_secs(300),
             timeout: Duration::from_secs(120),
-            max_samples: 50_000_000,
+            max_samples: 20_000_000,
             max_points_per_series: 11_000,
             max_series: 500_000,
         }
