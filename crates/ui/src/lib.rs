@@ -3,7 +3,8 @@
 //! In: browser page loads at `/` (and the single-page app's paths), login and logout form
 //! posts, and reads of the provisioned dashboards.
 //! Out: the built front-end assets (embedded in the binary at build time, see `build.rs`),
-//! session cookies (`HttpOnly`, `SameSite=Strict`, `Secure` behind TLS), and the
+//! session cookies (`HttpOnly`, `SameSite=Strict`, `Secure` behind TLS) for a token or a
+//! configured user's password (`[[ui.users]]`, Argon2), and the
 //! Grafana-format dashboards found in `ui.dashboards`. The front end itself calls the
 //! Prometheus and Jaeger query APIs with the session cookie.
 //!
@@ -16,6 +17,7 @@ mod dashboards;
 mod login;
 mod pages;
 mod session;
+mod users;
 
 use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
@@ -64,10 +66,14 @@ pub fn routes(auth: Arc<Authenticator>, config: &Config) -> Router {
     for path in APP_PATHS {
         app = app.route(path, get(pages::app_page));
     }
+    let login_state = login::LoginState {
+        auth: auth.clone(),
+        users: users::Users::from_config(config),
+    };
     let pages = Router::new()
         .route("/login", get(login::page).post(login::submit))
         .route("/logout", post(login::logout))
-        .with_state(auth)
+        .with_state(login_state)
         .merge(app.with_state(page_state));
     Router::new()
         .merge(api)
@@ -75,3 +81,6 @@ pub fn routes(auth: Arc<Authenticator>, config: &Config) -> Router {
         .route("/assets/{*file}", get(assets::asset))
         .route("/favicon.svg", get(assets::favicon))
 }
+
+#[cfg(test)]
+mod tests;
