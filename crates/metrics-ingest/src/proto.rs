@@ -5,7 +5,8 @@
 //! `string`): decoding from a `Bytes` buffer then slices it instead of copying, and UTF-8
 //! is checked per series so that one bad series does not fail the whole request.
 
-use bytes::Bytes;
+pub use bytes::Bytes;
+use prost::Message;
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct WriteRequest {
@@ -34,6 +35,24 @@ pub struct Label {
     pub name: Bytes,
     #[prost(bytes = "bytes", tag = "2")]
     pub value: Bytes,
+}
+
+impl Label {
+    pub fn new(name: &str, value: &str) -> Label {
+        Label {
+            name: Bytes::copy_from_slice(name.as_bytes()),
+            value: Bytes::copy_from_slice(value.as_bytes()),
+        }
+    }
+}
+
+impl WriteRequest {
+    /// The request as a sender puts it on the wire: protobuf, snappy block-compressed.
+    pub fn to_snappy(&self) -> Vec<u8> {
+        snap::raw::Encoder::new()
+            .compress_vec(&self.encode_to_vec())
+            .expect("snappy can compress any buffer")
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, prost::Message)]
