@@ -12,11 +12,14 @@ if [ ! -x "$chromium_bin" ]; then
   exit 1
 fi
 command -v node >/dev/null || { echo "error: node not found; install Node.js >= 20" >&2; exit 1; }
-cargo build --release --locked -p pharos --manifest-path "$repo/Cargo.toml"
+# PHAROS_BIN=<path> uses that binary instead of building the release one.
+if [ -z "${PHAROS_BIN:-}" ]; then
+  cargo build --release --locked -p pharos --manifest-path "$repo/Cargo.toml"
+  PHAROS_BIN="${CARGO_TARGET_DIR:-$repo/target}/release/pharos"
+fi
 # Unit tests of the front-end logic (variables, time, units, tables, heatmaps, traces).
-(cd "$repo/crates/ui/web" && npm test)
-target="${CARGO_TARGET_DIR:-$repo/target}"
+(cd "$repo/crates/ui/web" && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test)
 if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-PHAROS_BIN="${PHAROS_BIN:-$target/release/pharos}" CHROMIUM="$chromium_bin" node run.mjs
+PHAROS_BIN="$PHAROS_BIN" CHROMIUM="$chromium_bin" node run.mjs
