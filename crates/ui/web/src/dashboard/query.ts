@@ -31,6 +31,8 @@ export interface PanelData {
   frames: Frame[];
   exemplars: ExemplarPoint[];
   warnings: string[];
+  /** Prometheus's informational annotations (e.g. "PromQL info: …"). */
+  infos: string[];
   /** Interval used (ms), for display. */
   intervalMs: number;
   /** The queries actually sent, for the panel inspector. */
@@ -80,7 +82,7 @@ export interface RunOptions {
 export async function runPanel(panel: Panel, opts: RunOptions): Promise<PanelData> {
   const { range, scope } = opts;
   const targets = (panel.targets ?? []).filter((t) => !t.hide);
-  const out: PanelData = { frames: [], exemplars: [], warnings: [], intervalMs: 0, queries: [] };
+  const out: PanelData = { frames: [], exemplars: [], warnings: [], infos: [], intervalMs: 0, queries: [] };
   const maxPoints = panel.maxDataPoints ?? Math.max(100, Math.min(11000, Math.round(opts.widthPx)));
   const jobs = targets.map(async (t, i) => {
     if (!isPrometheus(t.datasource ?? panel.datasource))
@@ -101,6 +103,7 @@ export async function runPanel(panel: Panel, opts: RunOptions): Promise<PanelDat
     if (instant) {
       const r = await api.queryInstant(expr, range.to / 1000, opts.signal);
       out.warnings.push(...r.warnings);
+      out.infos.push(...r.infos);
       out.frames.push(...toFrames(r.data, t, ref, local, true, format));
     } else {
       const start = Math.floor(range.from / 1000 / step) * step;
@@ -112,6 +115,7 @@ export async function runPanel(panel: Panel, opts: RunOptions): Promise<PanelDat
           : Promise.resolve([]),
       ]);
       out.warnings.push(...r.warnings);
+      out.infos.push(...r.infos);
       out.frames.push(...toFrames(r.data, t, ref, local, false, format));
       for (const s of ex)
         for (const e of s.exemplars)

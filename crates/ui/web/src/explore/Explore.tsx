@@ -83,6 +83,7 @@ export function Explore() {
     else set({ expr: draft }, true);
   };
   const warnings = [...new Set([...(graph?.warnings ?? []), ...(table?.warnings ?? [])])];
+  const infos = [...new Set([...(graph?.infos ?? []), ...(table?.infos ?? [])])];
   const graphPanel: PanelModel = { id: 1, type: 'timeseries', gridPos: { x: 0, y: 0, w: 24, h: 10 }, options: { legend: { displayMode: 'list' } } };
   const tablePanel: PanelModel = { id: 2, type: 'table', gridPos: { x: 0, y: 0, w: 24, h: 10 } };
   return (
@@ -122,6 +123,11 @@ export function Explore() {
       {warnings.map((w) => (
         <div class="query-warning" key={w}>
           Warning: {w}
+        </div>
+      ))}
+      {infos.map((w) => (
+        <div class="query-info" key={w}>
+          Info: {w}
         </div>
       ))}
       {graph && (
