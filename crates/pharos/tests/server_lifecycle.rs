@@ -247,3 +247,52 @@ fn tokens_never_reach_the_logs() {
         serde_json::from_str::<serde_json::Value>(line).expect("JSON log line");
     }
 }
+
+#[test]
+fn concurrency_limit_answers_429_with_retry_after() {
+    let srv = Server::builder()
+        .config("[limits]\ningest_concurrency = 1\nqueue_wait = \"100ms\"\n")
+        .start();
+    let body = b"pharos_limit_test 1\n";
+    let mut slow = start_slow_post(&srv, "/api/v1/import/prometheus", INGEST_TOKEN, body.len());
+    slow.write_all(&body[..5]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let r = srv.post_as(
+        "/api/v1/import/prometheus",
+        Some(INGEST_TOKEN),
+        "text/plain",
+        b"x 1\n".to_vec(),
+    );
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "1");
+    // Queries are another class: not affected.
+    assert_eq!(srv.get("/api/v1/labels").status(), StatusCode::OK);
+    slow.write_all(&body[5..]).unwrap();
+    let mut resp = String::new();
+    slow.read_to_string(&mut resp).unwrap();
+    assert!(
+        resp.starts_with("HTTP/1.1 204") || resp.starts_with("HTTP/1.1 200"),
+        "{resp}"
+    );
+    let text = srv.get("/metrics").text().unwrap();
+    assert!(
+        text.contains(
+            "pharos_http_requests_refused_total{class=\"ingest\",reason=\"concurrency\"} 1"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_stalled_request_times_out_with_503() {
+    let srv = Server::builder()
+        .config("[server]\nrequest_timeout = \"1s\"\n")
+        .start();
+    let mut slow = start_slow_post(&srv, "/api/v1/import/prometheus", INGEST_TOKEN, 100);
+    slow.write_all(b"pharos_").unwrap();
+    let started = Instant::now();
+    let mut resp = String::new();
+    let _ = slow.read_to_string(&mut resp);
+    assert!(resp.starts_with("HTTP/1.1 503"), "{resp}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
