@@ -35,7 +35,7 @@ fi
 
 # Playwright (the library only; the browser is Debian's chromium).
 if [ -f tests/e2e/package-lock.json ] && [ ! -d tests/e2e/node_modules ]; then
-  echo "setup: npm ci in tests/e2e"
-  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+  echo "setup: installing the e2e suite's npm packages (locked versions)"
+  (cd tests/e2e && npm install --no-save --no-audit --no-fund --loglevel=error)
 fi
 echo "setup: done"

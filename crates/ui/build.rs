@@ -1,6 +1,6 @@
 //! Builds the front end (`web/`) into `web/dist`, which `rust-embed` puts into the binary.
 //!
-//! Runs `npm ci` when `node_modules` is missing or older than `package-lock.json`, then
+//! Runs `npm install --no-save` (the locked versions) when `node_modules` is missing or older than `package-lock.json`, then
 //! `npm run build` (type check + Vite). Cargo reruns this only when a front-end source
 //! changes (the `rerun-if-changed` lines below).
 
@@ -29,7 +29,10 @@ fn main() {
         ));
     }
     if needs_install(&web) {
-        run(&npm, &["ci", "--no-audit", "--no-fund"], &web);
+        // `npm install --no-save` installs the locked versions without rewriting the lock
+        // file. (`npm ci` refuses this lock on npm 11: it wants entries for every other
+        // platform's optional rollup binary, which npm itself does not write.)
+        run(&npm, &["install", "--no-save", "--no-audit", "--no-fund"], &web);
     }
     run(&npm, &["run", "build"], &web);
     if !web.join("dist/index.html").exists() {

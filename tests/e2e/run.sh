@@ -18,8 +18,8 @@ if [ -z "${PHAROS_BIN:-}" ]; then
   PHAROS_BIN="${CARGO_TARGET_DIR:-$repo/target}/release/pharos"
 fi
 # Unit tests of the front-end logic (variables, time, units, tables, heatmaps, traces).
-(cd "$repo/crates/ui/web" && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm test)
+(cd "$repo/crates/ui/web" && { [ -d node_modules ] || npm install --no-save --no-audit --no-fund; } && npm test)
 if [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-save --no-audit --no-fund
 fi
 PHAROS_BIN="$PHAROS_BIN" CHROMIUM="$chromium_bin" node run.mjs
