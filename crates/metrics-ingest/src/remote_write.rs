@@ -60,10 +60,12 @@ pub fn decode(body: &[u8], max_decompressed: usize) -> Result<WriteRequest, Inge
             "empty body: expected a snappy-compressed WriteRequest".into(),
         ));
     }
-    let len = snap::raw::decompress_len(body).map_err(|e| {
-        IngestError::BadRequest(format!("body is not snappy block-compressed data: {e}"))
+    let len = snappy_claimed_len(body).ok_or_else(|| {
+        IngestError::BadRequest(
+            "body is not snappy block-compressed data (bad length header)".into(),
+        )
     })?;
-    if len > max_decompressed {
+    if len > max_decompressed as u64 {
         return Err(IngestError::TooLarge(format!(
             "body decompresses to {len} bytes, more than the limit of {max_decompressed} (limits.max_decompressed_bytes)"
         )));
@@ -73,6 +75,18 @@ pub fn decode(body: &[u8], max_decompressed: usize) -> Result<WriteRequest, Inge
         .map_err(|e| IngestError::BadRequest(format!("corrupt snappy data: {e}")))?;
     WriteRequest::decode(Bytes::from(raw))
         .map_err(|e| IngestError::BadRequest(format!("invalid WriteRequest protobuf: {e}")))
+}
+
+/// The decompressed length a snappy block claims in its varint header.
+fn snappy_claimed_len(body: &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for (i, b) in body.iter().take(10).enumerate() {
+        v |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
 }
 
 fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, String> {
