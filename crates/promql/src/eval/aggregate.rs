@@ -1,6 +1,6 @@
 //! Aggregation operators over instant vectors, with `by`/`without` grouping.
 
-use super::kahan::kahan_inc;
+use super::accumulate;
 use super::{absent, is_absent, par_map, present, Evaluator, Series, Val};
 use crate::error::QueryError;
 use pharos_model::{Labels, METRIC_NAME};
@@ -14,11 +14,7 @@ pub(crate) fn eval(ev: &Evaluator, a: &AggregateExpr, ts: &[i64]) -> Result<Val,
     let steps = ts.len();
     let series = match op.as_str() {
         "sum" | "avg" | "min" | "max" | "count" | "group" | "stddev" | "stdvar" => {
-            let vals = par_map(&members, |m| {
-                (0..steps)
-                    .map(|i| simple(&op, &input, m, i))
-                    .collect::<Vec<f64>>()
-            });
+            let vals = par_map(&members, |m| accumulate::aggregate(&op, &input, m, steps));
             keys.into_iter()
                 .zip(vals)
                 .zip(&members)
@@ -136,79 +132,6 @@ pub(crate) fn grouping_key(labels: &Labels, modifier: &Option<LabelModifier>) ->
             }
             b.build()
         }
-    }
-}
-
-/// sum, avg, min, max, count, group, stddev, stdvar of one group at one step.
-fn simple(op: &str, input: &[Series], members: &[usize], i: usize) -> f64 {
-    let mut vals = members
-        .iter()
-        .map(|&j| input[j].vals[i])
-        .filter(|v| present(*v));
-    let Some(first) = vals.next() else {
-        return absent();
-    };
-    match op {
-        "sum" => {
-            let (mut s, mut c) = (first, 0.0);
-            for v in vals {
-                (s, c) = kahan_inc(v, s, c);
-            }
-            s + c
-        }
-        "avg" => {
-            let (mut sum, mut c, mut n) = (first, 0.0, 1.0);
-            let (mut mean, mut incremental) = (0.0, false);
-            for v in vals {
-                n += 1.0;
-                if !incremental {
-                    let (ns, nc) = kahan_inc(v, sum, c);
-                    if !ns.is_infinite() {
-                        (sum, c) = (ns, nc);
-                        continue;
-                    }
-                    // The sum would overflow: continue with an incremental mean.
-                    incremental = true;
-                    mean = sum / (n - 1.0);
-                    c /= n - 1.0;
-                }
-                if mean.is_infinite() {
-                    if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
-                        continue;
-                    }
-                    if !v.is_infinite() && !v.is_nan() {
-                        continue;
-                    }
-                }
-                let q = (n - 1.0) / n;
-                (mean, c) = kahan_inc(v / n, q * mean, q * c);
-            }
-            if incremental {
-                mean + c
-            } else {
-                (sum + c) / n
-            }
-        }
-        "min" => vals.fold(first, |m, v| if m > v || m.is_nan() { v } else { m }),
-        "max" => vals.fold(first, |m, v| if m < v || m.is_nan() { v } else { m }),
-        "count" => 1.0 + vals.count() as f64,
-        "group" => 1.0,
-        "stddev" | "stdvar" => {
-            let (mut mean, mut acc, mut n) = (first, 0.0, 1.0);
-            for v in vals {
-                n += 1.0;
-                let delta = v - mean;
-                mean += delta / n;
-                acc += delta * (v - mean);
-            }
-            let var = acc / n;
-            if op == "stddev" {
-                var.sqrt()
-            } else {
-                var
-            }
-        }
-        _ => absent(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! arrays with an "absent" marker), so matching, grouping and label work happen once per
 //! series instead of once per step, and per-series work can run on both cores.
 
+mod accumulate;
 mod aggregate;
 mod binary;
 mod functions;
@@ -88,6 +89,37 @@ pub(crate) struct MatrixVal {
 }
 
 impl MatrixVal {
+    /// The window `[lo, hi)` into `points` for every step. Steps' window ends only grow
+    /// (or stay, with `@`), so two forward-moving cursors find them in one pass.
+    pub fn windows(&self, points: &[Sample]) -> Vec<(usize, usize)> {
+        let n = points.len();
+        if !self.ends.windows(2).all(|w| w[0] <= w[1]) {
+            return (0..self.ends.len())
+                .map(|i| {
+                    let end = self.ends[i];
+                    let start = end.saturating_sub(self.range);
+                    let lo = points.partition_point(|s| s.t < start);
+                    let hi = points.partition_point(|s| s.t <= end);
+                    (lo, hi.max(lo))
+                })
+                .collect();
+        }
+        let (mut lo, mut hi) = (0, 0);
+        self.ends
+            .iter()
+            .map(|&end| {
+                let start = end.saturating_sub(self.range);
+                while lo < n && points[lo].t < start {
+                    lo += 1;
+                }
+                while hi < n && points[hi].t <= end {
+                    hi += 1;
+                }
+                (lo, hi.max(lo))
+            })
+            .collect()
+    }
+
     /// The points of `points` that fall in the window of step `i`.
     pub fn window<'p>(&self, points: &'p [Sample], i: usize) -> &'p [Sample] {
         let end = self.ends[i];

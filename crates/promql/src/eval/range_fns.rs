@@ -113,11 +113,31 @@ pub(crate) fn eval(
         }
     }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    let counts_resets = matches!(name, "rate" | "increase");
     let series = par_map(&m.series, |s| {
-        let vals: Vec<f64> = (0..ts.len())
-            .map(|i| {
-                let w = m.window(&s.points, i);
-                apply(name, &m, w, i, ts[i], &scalars).unwrap_or_else(absent)
+        // Resets seen up to each sample, so windows without one skip the reset scan.
+        let resets: Vec<u32> = if counts_resets {
+            let mut n = 0u32;
+            let mut prev = f64::NEG_INFINITY;
+            s.points
+                .iter()
+                .map(|p| {
+                    n += u32::from(p.v < prev);
+                    prev = p.v;
+                    n
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let vals: Vec<f64> = m
+            .windows(&s.points)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (lo, hi))| {
+                let w = &s.points[lo..hi];
+                let has_resets = !counts_resets || (hi > lo && resets[hi - 1] != resets[lo]);
+                apply(name, &m, w, i, ts[i], &scalars, has_resets).unwrap_or_else(absent)
             })
             .collect();
         Series {
@@ -141,6 +161,7 @@ fn apply(
     i: usize,
     t: i64,
     scalars: &[Vec<f64>],
+    has_resets: bool,
 ) -> Option<f64> {
     if w.is_empty() {
         return None;
@@ -148,9 +169,9 @@ fn apply(
     let end = m.ends[i];
     let start = end.saturating_sub(m.range);
     Some(match name {
-        "rate" => extrapolated_rate(w, start, end, true, true)?,
-        "increase" => extrapolated_rate(w, start, end, true, false)?,
-        "delta" => extrapolated_rate(w, start, end, false, false)?,
+        "rate" => extrapolated_rate(w, start, end, has_resets, true, true)?,
+        "increase" => extrapolated_rate(w, start, end, has_resets, true, false)?,
+        "delta" => extrapolated_rate(w, start, end, false, false, false)?,
         "irate" => instant_value(w, true)?,
         "idelta" => instant_value(w, false)?,
         "deriv" => {
@@ -228,10 +249,12 @@ fn extreme_ts(w: &[Sample], better: impl Fn(f64, f64) -> bool) -> f64 {
 }
 
 /// Prometheus 2.x `extrapolatedRate`.
+/// `has_resets: false` promises the window holds no counter reset (skips the scan).
 fn extrapolated_rate(
     w: &[Sample],
     range_start: i64,
     range_end: i64,
+    has_resets: bool,
     is_counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
@@ -240,7 +263,7 @@ fn extrapolated_rate(
     }
     let (first, last) = (w[0], w[w.len() - 1]);
     let mut result = last.v - first.v;
-    if is_counter {
+    if is_counter && has_resets {
         let mut prev = 0.0;
         for p in w {
             if p.v < prev {
@@ -394,11 +417,11 @@ mod tests {
     fn rate_extrapolates_like_prometheus() {
         // 0..=100 over 50m at 5m steps, rate over [5m] at 50m: 10 per 300 s.
         let w = pts(&[(2_700_000, 90.0), (3_000_000, 100.0)]);
-        let r = extrapolated_rate(&w, 2_700_000, 3_000_000, true, true).unwrap();
+        let r = extrapolated_rate(&w, 2_700_000, 3_000_000, true, true, true).unwrap();
         assert!((r - 10.0 / 300.0).abs() < 1e-12);
         // Counter reset adds the value before the reset.
         let w = pts(&[(0, 5.0), (10_000, 1.0), (20_000, 3.0)]);
-        let inc = extrapolated_rate(&w, 0, 20_000, true, false).unwrap();
+        let inc = extrapolated_rate(&w, 0, 20_000, true, true, false).unwrap();
         assert!((inc - 3.0).abs() < 1e-12);
     }
 
