@@ -50,16 +50,8 @@ pub(crate) fn aggregate(op: &str, input: &[Series], members: &[usize], steps: us
             match op {
                 "sum" => (acc.a[i], acc.c[i]) = kahan_inc(v, acc.a[i], acc.c[i]),
                 "avg" => avg_step(&mut acc, i, v),
-                "min" => {
-                    if acc.a[i] > v || acc.a[i].is_nan() {
-                        acc.a[i] = v;
-                    }
-                }
-                "max" => {
-                    if acc.a[i] < v || acc.a[i].is_nan() {
-                        acc.a[i] = v;
-                    }
-                }
+                "min" if acc.a[i] > v || acc.a[i].is_nan() => acc.a[i] = v,
+                "max" if acc.a[i] < v || acc.a[i].is_nan() => acc.a[i] = v,
                 "stddev" | "stdvar" => {
                     let delta = v - acc.a[i];
                     acc.a[i] += delta / acc.n[i];
