@@ -47,3 +47,5 @@ pub use write::{RejectReason, WriteOutcome};
 
 /// Re-export of the OTLP types the store speaks, so callers use the same version.
 pub use opentelemetry_proto;
+/// Re-export of the protobuf runtime, for callers that encode OTLP bodies.
+pub use prost;
