@@ -34,6 +34,8 @@ export class Harness {
 
   async screenshot(page, name) {
     const file = path.join(this.artifacts, name.replace(/[^\w.-]+/g, '_') + '.png');
+    // From the top, so the sticky navigation bar is not captured mid-page.
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: file, fullPage: true });
     return file;
   }

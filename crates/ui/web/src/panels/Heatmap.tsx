@@ -12,9 +12,9 @@ import { fieldConfig } from './fieldConfig';
 import { heatGrid, HeatGrid } from './heatGrid';
 import { ChartContext, createTooltip, escapeHtml, placeTooltip, timeTicks, zoomOnSelect } from './chartKit';
 
-/** Yellow → orange → red, like Grafana's default "Oranges"/spectral schemes. */
+/** Yellow → orange → red, like Grafana's "Oranges" scheme; square-root scale for contrast. */
 function heatColor(frac: number): string {
-  const f = Math.max(0, Math.min(1, frac));
+  const f = Math.sqrt(Math.max(0, Math.min(1, frac)));
   const r = Math.round(255 - 40 * f);
   const g = Math.round(235 - 190 * f);
   const b = Math.round(140 - 120 * f);

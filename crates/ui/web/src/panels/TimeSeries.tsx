@@ -20,7 +20,8 @@ interface Props {
   ctx: ChartContext;
 }
 
-function tooltipPlugin(cfgs: FieldCfg[], names: string[], exemplars: ExemplarPoint[], ctx: ChartContext, mode: string): uPlot.Plugin {
+/** `order[k]` is the frame drawn as uPlot series k + 1 (stacked series are drawn top first). */
+function tooltipPlugin(cfgs: FieldCfg[], names: string[], order: number[], exemplars: ExemplarPoint[], ctx: ChartContext, mode: string): uPlot.Plugin {
   let tip: HTMLDivElement;
   let hovered = false;
   return {
@@ -56,7 +57,8 @@ function tooltipPlugin(cfgs: FieldCfg[], names: string[], exemplars: ExemplarPoi
             const v = u.data[i][idx] as number | null | undefined;
             if (mode === 'single' && u.cursor.idxs && i !== closestSeries(u, idx, top ?? 0)) continue;
             const sw = `<span class="swatch" style="background:${(s.stroke as () => string)()}"></span>`;
-            rows.push([v ?? -Infinity, `<div>${sw}${escapeHtml(names[i - 1])}: <b>${escapeHtml(v == null ? '–' : displayText(cfgs[i - 1], v))}</b></div>`]);
+            const f = order[i - 1];
+            rows.push([v ?? -Infinity, `<div>${sw}${escapeHtml(names[f])}: <b>${escapeHtml(v == null ? '–' : displayText(cfgs[f], v))}</b></div>`]);
           }
           rows.sort((a, b) => b[0] - a[0]);
           html += rows.slice(0, 30).map((r) => r[1]).join('');
@@ -193,10 +195,16 @@ export function TimeSeries({ panel, frames, exemplars, ctx }: Props) {
   const cfgs = useMemo(() => frames.map((f) => fieldConfig(panel, f)), [panel, frames]);
   const names = frames.map((f, i) => cfgs[i].displayName && frames.length === 1 ? cfgs[i].displayName! : f.name);
   const visible = frames.map((_, i) => !(cfgs[i].custom?.hideFrom?.viz));
+  // Stacked series hold running totals; drawing them top first keeps each one's own band
+  // (bars and fills start at zero) visible.
+  const stacked = cfgs.some((c) => c.custom?.stacking?.mode && c.custom.stacking.mode !== 'none');
+  const order = frames.map((_, i) => i);
+  if (stacked) order.reverse();
   const aligned = useMemo(() => {
     const [times, ...cols] = align(frames);
     const transformed = cols.map((c, i) => (cfgs[i].custom?.transform === 'negative-Y' ? c.map((v) => (v == null ? v : -v)) : c));
-    return [times, ...stack(transformed, cfgs)] as uPlot.AlignedData;
+    const totals = stack(transformed, cfgs);
+    return [times, ...order.map((i) => totals[i])] as uPlot.AlignedData;
   }, [frames, cfgs]);
   const base = fieldConfig(panel, null);
   const tooltipMode = panel.options?.tooltip?.mode ?? 'multi';
@@ -247,7 +255,7 @@ export function TimeSeries({ panel, frames, exemplars, ctx }: Props) {
     ],
     series: [
       {},
-      ...frames.map((_, i) => {
+      ...order.map((i) => {
         const c = cfgs[i].custom ?? {};
         const col = seriesColor(cfgs[i], i);
         const draw = c.drawStyle ?? (panel.originalType === 'graph' && panel.bars ? 'bars' : 'line');
@@ -268,7 +276,7 @@ export function TimeSeries({ panel, frames, exemplars, ctx }: Props) {
     hooks: {
       setSelect: [zoomOnSelect(ctx.onZoom)],
     },
-    plugins: [thresholdsPlugin(base), exemplarPlugin(exemplars), tooltipPlugin(cfgs, names, exemplars, ctx, tooltipMode)],
+    plugins: [thresholdsPlugin(base), exemplarPlugin(exemplars), tooltipPlugin(cfgs, names, order, exemplars, ctx, tooltipMode)],
   });
 
   const plot = useRef<uPlot | null>(null);
@@ -280,7 +288,7 @@ export function TimeSeries({ panel, frames, exemplars, ctx }: Props) {
     isolated.current = isolated.current === index ? null : index;
     u.batch(() => {
       for (let i = 0; i < frames.length; i++)
-        u.setSeries(i + 1, { show: visible[i] && (isolated.current === null || isolated.current === i) });
+        u.setSeries(order.indexOf(i) + 1, { show: visible[i] && (isolated.current === null || isolated.current === i) });
     });
   };
   const items: LegendItem[] = frames.map((f, i) => ({
