@@ -9,7 +9,7 @@ import { align, ExemplarPoint, Frame } from '../dashboard/query';
 import { formatDateTime } from '../lib/time';
 import { formatText } from '../lib/units';
 import { navigate } from '../router';
-import { ChartContext, createTooltip, escapeHtml, placeTooltip, timeTicks, zoomOnSelect } from './chartKit';
+import { axisSize, ChartContext, createTooltip, escapeHtml, placeTooltip, timeTicks, zoomOnSelect } from './chartKit';
 import { CALC_NAMES, color, displayText, FieldCfg, fieldConfig, reduce, seriesColor } from './fieldConfig';
 import { Legend, LegendItem } from './Legend';
 
@@ -249,7 +249,7 @@ export function TimeSeries({ panel, frames, exemplars, ctx }: Props) {
         stroke: '#8e8e8e',
         grid: { stroke: '#ffffff14', width: 1 },
         ticks: { show: false },
-        size: 60,
+        size: axisSize,
         values: (_u, splits) => splits.map((v) => formatText(v, base.unit, base.decimals ?? undefined)),
       },
     ],

@@ -55,3 +55,9 @@ export function timeTicks(splits: number[], rangeMs: number): string[] {
     return rangeMs <= 7 * 86_400_000 ? `${md} ${hm}` : md;
   });
 }
+
+/** Width of a value axis that fits its longest label (uPlot's `axis.size`). */
+export function axisSize(_u: uPlot, values: string[] | null): number {
+  const longest = (values ?? []).reduce((m, v) => Math.max(m, String(v ?? '').length), 0);
+  return Math.max(40, Math.ceil(longest * 7) + 18);
+}
