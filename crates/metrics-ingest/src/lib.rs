@@ -18,6 +18,7 @@ mod rejections;
 pub mod remote_write;
 mod self_metrics;
 pub mod text;
+pub mod wire;
 
 pub use error::IngestError;
 

@@ -4,12 +4,12 @@ use crate::error::IngestError;
 use crate::proto::{metric_type_name, WriteRequest};
 use crate::rejections::Rejected;
 use crate::self_metrics::metrics;
-use crate::IngestState;
+use crate::{wire, IngestState};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use pharos_model::{Exemplar, Labels, MetricMetadata, Sample};
+use pharos_model::{Exemplar, Labels, MetricMetadata};
 use pharos_tsdb::SeriesRow;
 use prost::Message;
 use std::sync::Arc;
@@ -52,9 +52,9 @@ pub fn check_headers(headers: &HeaderMap) -> Result<(), IngestError> {
     Ok(())
 }
 
-/// Decompresses (snappy block format) and decodes a remote-write body. The length the
-/// snappy header claims is checked against `max_decompressed` before anything is allocated.
-pub fn decode(body: &[u8], max_decompressed: usize) -> Result<WriteRequest, IngestError> {
+/// Decompresses a snappy block-format body. The length the snappy header claims is checked
+/// against `max_decompressed` before anything is allocated.
+pub fn decompress(body: &[u8], max_decompressed: usize) -> Result<Vec<u8>, IngestError> {
     if body.is_empty() {
         return Err(IngestError::BadRequest(
             "empty body: expected a snappy-compressed WriteRequest".into(),
@@ -70,10 +70,15 @@ pub fn decode(body: &[u8], max_decompressed: usize) -> Result<WriteRequest, Inge
             "body decompresses to {len} bytes, more than the limit of {max_decompressed} (limits.max_decompressed_bytes)"
         )));
     }
-    let raw = snap::raw::Decoder::new()
+    snap::raw::Decoder::new()
         .decompress_vec(body)
-        .map_err(|e| IngestError::BadRequest(format!("corrupt snappy data: {e}")))?;
-    WriteRequest::decode(Bytes::from(raw))
+        .map_err(|e| IngestError::BadRequest(format!("corrupt snappy data: {e}")))
+}
+
+/// Decompresses and decodes a remote-write body (the entry point the fuzz target drives).
+pub fn decode(body: &[u8], max_decompressed: usize) -> Result<WriteRequest, IngestError> {
+    let raw = decompress(body, max_decompressed)?;
+    WriteRequest::decode(bytes::Bytes::from(raw))
         .map_err(|e| IngestError::BadRequest(format!("invalid WriteRequest protobuf: {e}")))
 }
 
@@ -89,77 +94,75 @@ fn snappy_claimed_len(body: &[u8]) -> Option<u64> {
     None
 }
 
-fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, String> {
-    std::str::from_utf8(b).map_err(|_| format!("{what} is not valid UTF-8"))
+fn utf8_pairs<'a>(
+    pairs: &[(&'a [u8], &'a [u8])],
+    out: &mut Vec<(&'a str, &'a str)>,
+) -> Result<(), String> {
+    for (n, v) in pairs {
+        let n = std::str::from_utf8(n).map_err(|_| "label name is not valid UTF-8".to_owned())?;
+        let v = std::str::from_utf8(v)
+            .map_err(|_| format!("value of label {n:?} is not valid UTF-8"))?;
+        out.push((n, v));
+    }
+    Ok(())
 }
 
-/// Stores a decoded request; returns what was rejected (if anything).
-pub fn store(state: &IngestState, req: &WriteRequest) -> Result<Rejected, IngestError> {
+/// Stores a decompressed request; returns what was rejected (if anything).
+pub fn store(state: &IngestState, raw: &[u8]) -> Result<Rejected, IngestError> {
+    let req = wire::decode(raw)
+        .map_err(|e| IngestError::BadRequest(format!("invalid WriteRequest protobuf: {}", e.0)))?;
     let mut rejected = Rejected::default();
-    let n = req.timeseries.len();
-    let mut labels: Vec<Vec<(&str, &str)>> = Vec::with_capacity(n);
-    let mut samples: Vec<Vec<Sample>> = Vec::with_capacity(n);
-    let mut exemplars: Vec<Vec<Exemplar>> = Vec::with_capacity(n);
-    for ts in &req.timeseries {
-        if !ts.histograms.is_empty() {
+    // Label pairs as &str, in the same order as req.labels (invalid series get no entries).
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(req.labels.len());
+    let mut ranges: Vec<(std::ops::Range<usize>, usize)> = Vec::with_capacity(req.series.len());
+    for (i, s) in req.series.iter().enumerate() {
+        if s.histograms > 0 {
             rejected.add(
                 "native_histograms_unsupported",
-                ts.histograms.len() as u64,
+                s.histograms as u64,
                 "native histograms are not supported; send classic histograms".into(),
             );
         }
-        let pairs: Result<Vec<(&str, &str)>, String> = ts
-            .labels
-            .iter()
-            .map(|l| Ok((utf8(&l.name, "label name")?, utf8(&l.value, "label value")?)))
-            .collect();
-        let pairs = match pairs {
-            Ok(p) => p,
-            Err(msg) => {
-                rejected.add("invalid_utf8", ts.samples.len() as u64, msg);
-                continue;
-            }
-        };
+        let start = pairs.len();
+        if let Err(msg) = utf8_pairs(&req.labels[s.labels.clone()], &mut pairs) {
+            pairs.truncate(start);
+            rejected.add("invalid_utf8", s.samples.len() as u64, msg);
+            continue;
+        }
+        ranges.push((start..pairs.len(), i));
+    }
+    let mut exemplars: Vec<Vec<Exemplar>> = Vec::new();
+    let mut exemplar_of: Vec<usize> = vec![usize::MAX; req.series.len()];
+    for (_, i) in &ranges {
+        let s = &req.series[*i];
+        if s.exemplars.is_empty() {
+            continue;
+        }
         let mut ex = Vec::new();
-        for e in &ts.exemplars {
-            let el: Option<Vec<(&str, &str)>> = e
-                .labels
-                .iter()
-                .map(|l| {
-                    Some((
-                        std::str::from_utf8(&l.name).ok()?,
-                        std::str::from_utf8(&l.value).ok()?,
-                    ))
-                })
-                .collect();
-            if let Some(el) = el {
+        for e in &req.exemplars[s.exemplars.clone()] {
+            let mut el = Vec::new();
+            if utf8_pairs(&req.labels[e.labels.clone()], &mut el).is_ok() {
                 ex.push(Exemplar {
                     labels: Labels::from_pairs(el),
                     value: e.value,
-                    t: e.timestamp,
+                    t: e.t,
                 });
             }
         }
-        labels.push(pairs);
-        samples.push(
-            ts.samples
-                .iter()
-                .map(|s| Sample {
-                    t: s.timestamp,
-                    v: s.value,
-                })
-                .collect(),
-        );
+        exemplar_of[*i] = exemplars.len();
         exemplars.push(ex);
     }
-    let rows: Vec<SeriesRow> = labels
+    let rows: Vec<SeriesRow> = ranges
         .iter()
-        .zip(&samples)
-        .zip(&exemplars)
-        .map(|((l, s), e)| SeriesRow {
-            labels: l,
-            samples: s,
-            exemplars: e,
+        .map(|(r, i)| {
+            let s = &req.series[*i];
+            let exemplars: &[Exemplar] =
+                exemplars.get(exemplar_of[*i]).map_or(&[], |v| v.as_slice());
+            SeriesRow {
+                labels: &pairs[r.clone()],
+                samples: &req.samples[s.samples.clone()],
+                exemplars,
+            }
         })
         .collect();
     let metadata: Vec<MetricMetadata> = req
@@ -195,12 +198,12 @@ pub async fn handler(
             .inc_by(body.len() as u64);
         let st = state.clone();
         tokio::task::spawn_blocking(move || {
-            let req = decode(&body, st.max_decompressed)?;
+            let raw = decompress(&body, st.max_decompressed)?;
             metrics()
                 .bytes
                 .with_label_values(&[ENDPOINT, "decompressed"])
-                .inc_by(req.encoded_len() as u64);
-            store(&st, &req)
+                .inc_by(raw.len() as u64);
+            store(&st, &raw)
         })
         .await
         .map_err(|e| IngestError::Internal(format!("ingest task failed: {e}")))?

@@ -147,8 +147,7 @@ impl Tsdb {
                 }
             }
         }
-        let snap = sled::Config::new()
-            .path(dest.join("index"))
+        let snap = crate::index::sled_config(&dest.join("index"), 1 << 20)
             .open()
             .map_err(std::io::Error::other)?;
         snap.import(self.index.db.export());

@@ -116,6 +116,8 @@ impl Tsdb {
         let mut enc: Vec<u8> = Vec::with_capacity(256);
         let mut ok: Vec<Sample> = Vec::new();
         let mut last_seq = 0;
+        let mut acc = crate::head::AppendAcc::default();
+        let mut activating = 0usize;
         {
             let _gate = self.gate.read();
             for row in rows {
@@ -166,16 +168,17 @@ impl Tsdb {
                 enc.clear();
                 encode_pairs(pairs.iter().copied(), &mut enc);
                 let h = hash(&enc);
-                let sid = match self.resolve(h, &enc, &mut new_series, &mut last_seq)? {
-                    Resolved::Sid(sid) => sid,
-                    Resolved::Rejected(reason, msg) => {
-                        rejections.add(reason, ok.len() as u64, || {
-                            format!("{}: {msg}", series_text())
-                        });
-                        continue;
-                    }
-                };
-                let stored = self.head.append(sid, &ok) as u64;
+                let sid =
+                    match self.resolve(h, &enc, &mut new_series, &mut last_seq, &mut activating)? {
+                        Resolved::Sid(sid) => sid,
+                        Resolved::Rejected(reason, msg) => {
+                            rejections.add(reason, ok.len() as u64, || {
+                                format!("{}: {msg}", series_text())
+                            });
+                            continue;
+                        }
+                    };
+                let stored = self.head.append(sid, &ok, &mut acc) as u64;
                 out.samples_accepted += ok.len() as u64;
                 out.samples_duplicate += ok.len() as u64 - stored;
                 wal_samples.extend(ok.iter().map(|s| (sid, s.t, s.v)));
@@ -188,6 +191,7 @@ impl Tsdb {
                     exemplar_rows.push((day_of(e.t), sid, e.t, e.value, le));
                 }
             }
+            self.head.commit(&acc);
             let mut payload = Vec::new();
             if !wal_samples.is_empty() {
                 wal::encode_samples(&wal_samples, &mut payload);
@@ -242,6 +246,7 @@ impl Tsdb {
         enc: &[u8],
         new_series: &mut Vec<(u32, u128, Vec<u8>)>,
         last_seq: &mut u64,
+        activating: &mut usize,
     ) -> Result<Resolved, TsdbError> {
         if let Some(sid) = self.head.lookup(h) {
             return Ok(Resolved::Sid(sid));
@@ -251,7 +256,8 @@ impl Tsdb {
             if let Some(sid) = map.get(&h) {
                 return Ok(Resolved::Sid(*sid));
             }
-            let active = self.head.active_series();
+            // Series activated earlier in this batch are not counted by the head yet.
+            let active = self.head.active_series() + *activating;
             let over_active = active >= cfg.max_active_series;
             if let Some(sid) = self.index.lookup_hash(h)? {
                 if self.index.series_bytes(sid)?.as_deref() != Some(enc) {
@@ -274,6 +280,7 @@ impl Tsdb {
                     ));
                 }
                 map.insert(h, sid);
+                *activating += 1;
                 return Ok(Resolved::Sid(sid));
             }
             if over_active {
@@ -303,6 +310,7 @@ impl Tsdb {
             wal::encode_series(sid, enc, &mut payload);
             *last_seq = self.wal.append(&payload);
             map.insert(h, sid);
+            *activating += 1;
             new_series.push((sid, h, enc.to_vec()));
             Ok(Resolved::Sid(sid))
         })

@@ -31,7 +31,7 @@ impl Tsdb {
             // Keep the WAL: the samples are still there for the next start. Put the taken
             // samples back into the head so they stay readable and get flushed again.
             for it in items.iter() {
-                self.head.append(it.sid, &it.samples());
+                self.head.append_now(it.sid, &it.samples());
             }
         }
         *self.flushing.write() = None;

@@ -8,6 +8,7 @@
 
 use crate::codec::gorilla::GorillaChunk;
 use crate::day_of;
+use crate::fast_hash::FastBuild;
 use parking_lot::Mutex;
 use pharos_model::Sample;
 use roaring::RoaringBitmap;
@@ -112,6 +113,25 @@ impl SeriesHead {
     }
 }
 
+/// Bookkeeping of a batch of appends, applied by [`Head::commit`].
+pub struct AppendAcc {
+    pub activated: usize,
+    pub heap_delta: i64,
+    pub min_t: i64,
+    pub max_t: i64,
+}
+
+impl Default for AppendAcc {
+    fn default() -> Self {
+        AppendAcc {
+            activated: 0,
+            heap_delta: 0,
+            min_t: i64::MAX,
+            max_t: i64::MIN,
+        }
+    }
+}
+
 /// What a flush takes out of the head for one series and day.
 pub struct FlushItem {
     pub sid: u32,
@@ -157,8 +177,8 @@ pub fn sort_dedup(s: &mut Vec<Sample>) {
 }
 
 pub struct Head {
-    by_hash: Vec<Mutex<HashMap<u128, u32>>>,
-    series: Vec<Mutex<HashMap<u32, SeriesHead>>>,
+    by_hash: Vec<Mutex<HashMap<u128, u32, FastBuild>>>,
+    series: Vec<Mutex<HashMap<u32, SeriesHead, FastBuild>>>,
     heap_bytes: AtomicUsize,
     active: AtomicUsize,
     pub min_t: AtomicI64,
@@ -167,7 +187,7 @@ pub struct Head {
 }
 
 fn hash_shard(h: u128) -> usize {
-    (h as usize) % SHARDS
+    ((h >> 64) as usize) % SHARDS
 }
 
 fn sid_shard(sid: u32) -> usize {
@@ -180,8 +200,12 @@ pub const SERIES_OVERHEAD: usize = 150;
 impl Default for Head {
     fn default() -> Self {
         Head {
-            by_hash: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            series: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            by_hash: (0..SHARDS)
+                .map(|_| Mutex::new(HashMap::default()))
+                .collect(),
+            series: (0..SHARDS)
+                .map(|_| Mutex::new(HashMap::default()))
+                .collect(),
             heap_bytes: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
             min_t: AtomicI64::new(i64::MAX),
@@ -201,7 +225,7 @@ impl Head {
     pub fn with_hash_shard<R>(
         &self,
         hash: u128,
-        f: impl FnOnce(&mut HashMap<u128, u32>) -> R,
+        f: impl FnOnce(&mut HashMap<u128, u32, FastBuild>) -> R,
     ) -> R {
         f(&mut self.by_hash[hash_shard(hash)].lock())
     }
@@ -218,13 +242,14 @@ impl Head {
     }
 
     /// Appends samples to one series (activating it if needed); returns how many were
-    /// stored (exact duplicates of the newest sample are not).
-    pub fn append(&self, sid: u32, samples: &[Sample]) -> usize {
+    /// stored (exact duplicates of the newest sample are not). Memory and time-range
+    /// bookkeeping goes into `acc`, applied once per batch by [`Head::commit`] so that
+    /// concurrent writers do not fight over shared counters per series.
+    pub fn append(&self, sid: u32, samples: &[Sample], acc: &mut AppendAcc) -> usize {
         let mut shard = self.series[sid_shard(sid)].lock();
         let s = shard.entry(sid).or_insert_with(|| {
-            self.active.fetch_add(1, Ordering::Relaxed);
-            self.heap_bytes
-                .fetch_add(SERIES_OVERHEAD, Ordering::Relaxed);
+            acc.activated += 1;
+            acc.heap_delta += SERIES_OVERHEAD as i64;
             self.sids.lock().insert(sid);
             SeriesHead::new()
         });
@@ -233,22 +258,47 @@ impl Head {
         for x in samples {
             if s.append(x.t, x.v) {
                 stored += 1;
-                self.min_t.fetch_min(x.t, Ordering::Relaxed);
-                self.max_t.fetch_max(x.t, Ordering::Relaxed);
+                acc.min_t = acc.min_t.min(x.t);
+                acc.max_t = acc.max_t.max(x.t);
             }
         }
-        let after = s.heap_bytes();
-        if after >= before {
-            self.heap_bytes.fetch_add(after - before, Ordering::Relaxed);
-        } else {
-            self.heap_bytes.fetch_sub(before - after, Ordering::Relaxed);
-        }
+        acc.heap_delta += s.heap_bytes() as i64 - before as i64;
         stored
+    }
+
+    /// Applies the bookkeeping of a batch of appends.
+    pub fn commit(&self, acc: &AppendAcc) {
+        if acc.activated > 0 {
+            self.active.fetch_add(acc.activated, Ordering::Relaxed);
+        }
+        if acc.heap_delta > 0 {
+            self.heap_bytes
+                .fetch_add(acc.heap_delta as usize, Ordering::Relaxed);
+        } else if acc.heap_delta < 0 {
+            let d = acc.heap_delta.unsigned_abs() as usize;
+            let _ = self
+                .heap_bytes
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                    Some(v.saturating_sub(d))
+                });
+        }
+        if acc.min_t <= acc.max_t {
+            self.min_t.fetch_min(acc.min_t, Ordering::Relaxed);
+            self.max_t.fetch_max(acc.max_t, Ordering::Relaxed);
+        }
+    }
+
+    /// Appends with immediate bookkeeping (replay and tests).
+    pub fn append_now(&self, sid: u32, samples: &[Sample]) -> usize {
+        let mut acc = AppendAcc::default();
+        let n = self.append(sid, samples, &mut acc);
+        self.commit(&acc);
+        n
     }
 
     /// Registers an active series with no samples yet (WAL replay of a definition).
     pub fn activate(&self, sid: u32) {
-        self.append(sid, &[]);
+        self.append_now(sid, &[]);
     }
 
     pub fn heap_bytes(&self) -> usize {
@@ -377,11 +427,11 @@ mod tests {
         let head = Head::default();
         let day = 86_400_000;
         assert_eq!(
-            head.append(1, &[s(1000, 1.0), s(2000, 2.0), s(2000, 2.0)]),
+            head.append_now(1, &[s(1000, 1.0), s(2000, 2.0), s(2000, 2.0)]),
             2
         );
         assert_eq!(
-            head.append(1, &[s(1500, 1.5), s(2000, 9.0), s(day + 5, 3.0)]),
+            head.append_now(1, &[s(1500, 1.5), s(2000, 9.0), s(day + 5, 3.0)]),
             3
         );
         let mut out = Vec::new();
@@ -399,7 +449,7 @@ mod tests {
             vec![s(1000, 1.0), s(1500, 1.5), s(2000, 9.0)]
         );
         // The newest sample is remembered after the drain: a retry is still a duplicate.
-        assert_eq!(head.append(1, &[s(day + 5, 3.0)]), 0);
+        assert_eq!(head.append_now(1, &[s(day + 5, 3.0)]), 0);
         let (items, _) = head.drain();
         assert!(items.is_empty());
         let (_, idle) = head.drain();

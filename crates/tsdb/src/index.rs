@@ -3,18 +3,20 @@
 //! Trees:
 //! - `series`: series id (big-endian u32) → encoded label pairs;
 //! - `by_hash`: 128-bit label hash → series id;
-//! - `postings`: `name 0xFF value 0xFF id` → empty (0xFF never occurs in UTF-8, so keys
-//!   parse unambiguously and all ids of one label pair are one contiguous key range);
+//! - `postings`: `name 0xFF value` → roaring bitmap of the series ids with that label pair
+//!   (0xFF never occurs in UTF-8, so keys parse unambiguously and all values of one name
+//!   are one contiguous key range). One key per pair rather than per series and label keeps
+//!   sled small: it costs ~100+ bytes per key on disk;
 //! - `exemplars`: `day id t` → value and exemplar labels;
 //! - `metadata`: metric name → type, help, unit.
 //!
-//! Matchers are answered from postings: `=` is one prefix scan; `=~`, `!=`, `!~` walk the
-//! values of one label name (seeking past each value's ids) and scan only matching values.
+//! Matchers are answered from postings: `=` is one lookup; `=~`, `!=`, `!~` walk the values
+//! of one label name and union the bitmaps of the matching ones.
 
 use crate::series_key::{decode_labels, encode_pairs};
 use pharos_model::{Labels, MatchOp, Matcher, MetricMetadata};
 use roaring::RoaringBitmap;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 const SEP: u8 = 0xFF;
@@ -24,6 +26,7 @@ pub struct Index {
     series: sled::Tree,
     by_hash: sled::Tree,
     postings: sled::Tree,
+    postings_lock: parking_lot::Mutex<()>,
     exemplars: sled::Tree,
     metadata: sled::Tree,
 }
@@ -32,25 +35,12 @@ fn sid_key(sid: u32) -> [u8; 4] {
     sid.to_be_bytes()
 }
 
-fn posting_prefix(name: &str, value: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(name.len() + value.len() + 6);
+fn posting_key(name: &str, value: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(name.len() + value.len() + 1);
     k.extend_from_slice(name.as_bytes());
     k.push(SEP);
     k.extend_from_slice(value.as_bytes());
-    k.push(SEP);
     k
-}
-
-/// Splits a postings key into (name, value, id).
-fn parse_posting(key: &[u8]) -> Option<(&[u8], &[u8], u32)> {
-    let (body, id) = key.split_at(key.len().checked_sub(4)?);
-    let body = body.strip_suffix(&[SEP])?;
-    let i = body.iter().position(|b| *b == SEP)?;
-    Some((
-        &body[..i],
-        &body[i + 1..],
-        u32::from_be_bytes(id.try_into().ok()?),
-    ))
 }
 
 fn storage(e: sled::Error) -> std::io::Error {
@@ -59,19 +49,27 @@ fn storage(e: sled::Error) -> std::io::Error {
 
 pub type Result<T> = std::io::Result<T>;
 
+/// The sled settings of the index (a copy for snapshots must use the same ones: sled refuses
+/// to reopen a database with another segment size).
+pub fn sled_config(dir: &std::path::Path, cache_bytes: u64) -> sled::Config {
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(cache_bytes)
+        .flush_every_ms(Some(1000))
+        .mode(sled::Mode::LowSpace)
+        // Small segments: sled's default of 512 KiB makes a small index several times its size.
+        .segment_size(1 << 16)
+}
+
 impl Index {
     pub fn open(dir: &std::path::Path, cache_bytes: u64) -> Result<Index> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(storage)?;
+        let db = sled_config(dir, cache_bytes).open().map_err(storage)?;
         let tree = |n: &str| db.open_tree(n).map_err(storage);
         Ok(Index {
             series: tree("series")?,
             by_hash: tree("by_hash")?,
             postings: tree("postings")?,
+            postings_lock: parking_lot::Mutex::new(()),
             exemplars: tree("exemplars")?,
             metadata: tree("metadata")?,
             db,
@@ -104,59 +102,85 @@ impl Index {
         Ok(self.series_bytes(sid)?.and_then(|b| decode_labels(&b)))
     }
 
-    /// Registers series (id, hash, encoded labels, label pairs); idempotent.
+    /// Registers series (id, hash, encoded labels); idempotent.
     pub fn register(&self, new: &[(u32, u128, Vec<u8>)]) -> Result<()> {
         if new.is_empty() {
             return Ok(());
         }
-        let (mut s, mut h, mut p) = (
-            sled::Batch::default(),
-            sled::Batch::default(),
-            sled::Batch::default(),
-        );
+        let (mut s, mut h) = (sled::Batch::default(), sled::Batch::default());
+        let mut add: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
         for (sid, hash, enc) in new {
             s.insert(&sid_key(*sid), enc.as_slice());
             h.insert(&hash.to_be_bytes(), &sid_key(*sid));
             let labels =
                 decode_labels(enc).ok_or_else(|| std::io::Error::other("bad label encoding"))?;
             for l in labels.iter() {
-                let mut k = posting_prefix(&l.name, &l.value);
-                k.extend_from_slice(&sid_key(*sid));
-                p.insert(k, &[] as &[u8]);
+                add.entry(posting_key(&l.name, &l.value))
+                    .or_default()
+                    .insert(*sid);
             }
         }
         self.series.apply_batch(s).map_err(storage)?;
-        self.postings.apply_batch(p).map_err(storage)?;
+        self.update_postings(add, |bm, ids| *bm |= ids)?;
         // by_hash last: a series is only found by hash once its labels and postings exist.
         self.by_hash.apply_batch(h).map_err(storage)?;
         Ok(())
     }
 
+    /// Read-modify-write of postings bitmaps, serialised so concurrent writers lose nothing.
+    fn update_postings(
+        &self,
+        changes: BTreeMap<Vec<u8>, RoaringBitmap>,
+        f: impl Fn(&mut RoaringBitmap, &RoaringBitmap),
+    ) -> Result<()> {
+        let _one = self.postings_lock.lock();
+        let mut batch = sled::Batch::default();
+        for (key, ids) in changes {
+            let mut bm = match self.postings.get(&key).map_err(storage)? {
+                Some(v) => RoaringBitmap::deserialize_from(v.as_ref())?,
+                None => RoaringBitmap::new(),
+            };
+            f(&mut bm, &ids);
+            if bm.is_empty() {
+                batch.remove(key);
+            } else {
+                let mut v = Vec::with_capacity(bm.serialized_size());
+                bm.serialize_into(&mut v)?;
+                batch.insert(key, v);
+            }
+        }
+        self.postings.apply_batch(batch).map_err(storage)
+    }
+
     /// Removes series from every tree (retention of series with no data left).
     pub fn unregister(&self, sids: &RoaringBitmap) -> Result<u64> {
         let mut n = 0;
+        let mut remove: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
         for sid in sids {
             let Some(enc) = self.series_bytes(sid)? else {
                 continue;
             };
-            let mut key = Vec::new();
             if let Some(labels) = decode_labels(&enc) {
-                let pairs = labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
-                encode_pairs(pairs, &mut key);
-                if self.lookup_hash(crate::series_key::hash(&key))? == Some(sid) {
-                    self.by_hash
-                        .remove(crate::series_key::hash(&key).to_be_bytes())
-                        .map_err(storage)?;
+                let mut key = Vec::new();
+                encode_pairs(
+                    labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
+                    &mut key,
+                );
+                let h = crate::series_key::hash(&key);
+                if self.lookup_hash(h)? == Some(sid) {
+                    self.by_hash.remove(h.to_be_bytes()).map_err(storage)?;
                 }
                 for l in labels.iter() {
-                    let mut k = posting_prefix(&l.name, &l.value);
-                    k.extend_from_slice(&sid_key(sid));
-                    self.postings.remove(k).map_err(storage)?;
+                    remove
+                        .entry(posting_key(&l.name, &l.value))
+                        .or_default()
+                        .insert(sid);
                 }
             }
             self.series.remove(sid_key(sid)).map_err(storage)?;
             n += 1;
         }
+        self.update_postings(remove, |bm, ids| *bm -= ids)?;
         Ok(n)
     }
 
@@ -174,74 +198,59 @@ impl Index {
 
     /// Ids of series with label `name` = `value`.
     pub fn postings(&self, name: &str, value: &str) -> Result<RoaringBitmap> {
-        let mut bm = RoaringBitmap::new();
-        for kv in self
+        match self
             .postings
-            .scan_prefix(posting_prefix(name, value))
-            .keys()
+            .get(posting_key(name, value))
+            .map_err(storage)?
         {
-            let k = kv.map_err(storage)?;
-            if let Some((_, _, sid)) = parse_posting(&k) {
-                bm.insert(sid);
-            }
+            Some(v) => Ok(RoaringBitmap::deserialize_from(v.as_ref())?),
+            None => Ok(RoaringBitmap::new()),
         }
-        Ok(bm)
     }
 
-    fn any_in_prefix(&self, prefix: Vec<u8>, within: &RoaringBitmap) -> Result<bool> {
-        for kv in self.postings.scan_prefix(prefix).keys() {
-            let k = kv.map_err(storage)?;
-            if parse_posting(&k).is_some_and(|(_, _, sid)| within.contains(sid)) {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    /// True if a series in `within` has label `name` (stops at the first one found).
+    /// True if a series in `within` has label `name`.
     pub fn any_with_name(&self, name: &str, within: &RoaringBitmap) -> Result<bool> {
-        let mut prefix = name.as_bytes().to_vec();
-        prefix.push(SEP);
-        self.any_in_prefix(prefix, within)
+        let mut found = false;
+        self.for_values(name, |_, bm| {
+            found = !bm.is_disjoint(within);
+            !found
+        })?;
+        Ok(found)
     }
 
     /// True if a series in `within` has label `name` = `value`.
     pub fn any_with_pair(&self, name: &str, value: &str, within: &RoaringBitmap) -> Result<bool> {
-        self.any_in_prefix(posting_prefix(name, value), within)
+        Ok(!self.postings(name, value)?.is_disjoint(within))
     }
 
-    /// Calls `f(value)` for every value of label `name`, seeking past each value's ids;
-    /// when `f` returns true, the value's ids are added to the returned bitmap.
+    /// Calls `f(value, ids)` for every value of label `name` until it returns false.
+    fn for_values(&self, name: &str, mut f: impl FnMut(&str, RoaringBitmap) -> bool) -> Result<()> {
+        let mut prefix = name.as_bytes().to_vec();
+        prefix.push(SEP);
+        for kv in self.postings.scan_prefix(&prefix) {
+            let (k, v) = kv.map_err(storage)?;
+            let value = std::str::from_utf8(&k[prefix.len()..]).unwrap_or("");
+            if !f(value, RoaringBitmap::deserialize_from(v.as_ref())?) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `f(value)` for every value of label `name`; the ids of the values for which it
+    /// returns true are returned.
     pub fn scan_values(
         &self,
         name: &str,
         mut f: impl FnMut(&str) -> bool,
     ) -> Result<RoaringBitmap> {
-        let mut prefix = name.as_bytes().to_vec();
-        prefix.push(SEP);
         let mut out = RoaringBitmap::new();
-        let mut from = prefix.clone();
-        loop {
-            let next = self
-                .postings
-                .range::<&[u8], _>((Bound::Included(from.as_slice()), Bound::Unbounded))
-                .next()
-                .transpose()
-                .map_err(storage)?;
-            let Some((k, _)) = next else { break };
-            if !k.starts_with(&prefix) {
-                break;
+        self.for_values(name, |v, bm| {
+            if f(v) {
+                out |= bm;
             }
-            let Some((_, value, _)) = parse_posting(&k) else {
-                break;
-            };
-            let value = std::str::from_utf8(value).unwrap_or("");
-            if f(value) {
-                out |= self.postings(name, value)?;
-            }
-            from = posting_prefix(name, value);
-            from.extend_from_slice(&[0xFF; 5]);
-        }
+            true
+        })?;
         Ok(out)
     }
 
@@ -291,9 +300,10 @@ impl Index {
                 .transpose()
                 .map_err(storage)?;
             let Some((k, _)) = next else { break };
-            let Some((name, _, _)) = parse_posting(&k) else {
+            let Some(i) = k.iter().position(|b| *b == SEP) else {
                 break;
             };
+            let name = &k[..i];
             out.insert(String::from_utf8_lossy(name).into_owned());
             from = name.to_vec();
             from.extend_from_slice(&[SEP, SEP]);
@@ -492,5 +502,43 @@ mod tests {
         assert_eq!(idx.unregister(&gone).unwrap(), 1);
         assert_eq!(idx.lookup_hash(hash(&enc)).unwrap(), None);
         assert_eq!(sel(vec![Matcher::equal("job", "api")]), vec![1]);
+    }
+}
+
+#[cfg(test)]
+mod size_probe {
+    use super::*;
+    use crate::series_key::{encode_labels, hash};
+
+    #[test]
+    #[ignore = "measurement, run by hand"]
+    fn sled_size_for_14k_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = Index::open(dir.path(), 64 << 20).unwrap();
+        let mut sid = 1;
+        for batch in 0..8 {
+            let mut new = Vec::new();
+            for _ in 0..1800 {
+                let l = Labels::from_pairs([
+                    ("__name__", format!("node_metric_{}", sid % 569)),
+                    ("instance", format!("host-{}:9100", sid / 569)),
+                    ("job", "node".to_string()),
+                    ("cpu", format!("{}", sid % 4)),
+                    ("mode", format!("mode{}", sid % 8)),
+                    ("batch", format!("{batch}")),
+                ]);
+                let enc = encode_labels(&l);
+                new.push((sid, hash(&enc), enc));
+                sid += 1;
+            }
+            idx.register(&new).unwrap();
+        }
+        idx.flush().unwrap();
+        let du = crate::wal::dir_size(dir.path());
+        eprintln!(
+            "series {sid} size_on_disk {} dir {du} per series {}",
+            idx.size_on_disk(),
+            du / sid as u64
+        );
     }
 }

@@ -19,6 +19,7 @@ mod admin;
 mod append;
 mod codec;
 mod days;
+mod fast_hash;
 mod flush;
 mod frame_cache;
 mod guard;
@@ -187,7 +188,7 @@ impl Tsdb {
                 }
                 wal::Record::Samples(s) => {
                     for (sid, t, v) in s {
-                        self.head.append(sid, &[pharos_model::Sample { t, v }]);
+                        self.head.append_now(sid, &[pharos_model::Sample { t, v }]);
                         samples += 1;
                     }
                 }
