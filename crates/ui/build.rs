@@ -32,7 +32,11 @@ fn main() {
         // `npm install --no-save` installs the locked versions without rewriting the lock
         // file. (`npm ci` refuses this lock on npm 11: it wants entries for every other
         // platform's optional rollup binary, which npm itself does not write.)
-        run(&npm, &["install", "--no-save", "--no-audit", "--no-fund"], &web);
+        run(
+            &npm,
+            &["install", "--no-save", "--no-audit", "--no-fund"],
+            &web,
+        );
     }
     run(&npm, &["run", "build"], &web);
     if !web.join("dist/index.html").exists() {
