@@ -202,6 +202,25 @@ h.test('RED dashboard: time range, cascading variables, URL state, drag-zoom', a
   await panelsSettled();
   assert((await page.textContent('.var[data-var=route] .var-button')).includes('/api/search'), 'variable restored from the URL');
   assert((await page.textContent('.tp-open')).includes('Last 24 hours'), 'time range restored from the URL');
+  // Shared crosshair (graphTooltip 1): hovering one chart moves the cursor of the others.
+  const charts = page.locator('.panel[data-panel-type=timeseries] .u-over');
+  const first = await charts.nth(0).boundingBox();
+  await page.mouse.move(first.x + first.width * 0.5, first.y + first.height * 0.5);
+  await page.waitForFunction(() => {
+    const cursors = [...document.querySelectorAll('.panel[data-panel-type=timeseries] .u-cursor-x')];
+    const shown = cursors.filter((c) => {
+      const m = /translate(?:X)?\((-?[\d.]+)px/.exec(c.style.transform);
+      return m && parseFloat(m[1]) > 0;
+    });
+    return cursors.length >= 3 && shown.length === cursors.length;
+  });
+  assert(await page.isVisible('.chart-tooltip'), 'tooltip shown on the hovered chart');
+  // Auto-refresh (the dashboard's own interval list) re-runs the queries.
+  await page.selectOption('.refreshpicker select', '10s');
+  await page.waitForURL((u) => u.searchParams.get('refresh') === '10s');
+  await page.waitForRequest((r) => r.url().endsWith('/api/v1/query_range'), { timeout: 15_000 });
+  await page.selectOption('.refreshpicker select', { label: 'Off' });
+  await page.waitForURL((u) => !u.searchParams.has('refresh'));
   // Drag on a chart zooms into an absolute range.
   const chart = await page.$('.panel:has(.panel-title:text("Requests by route")) .u-over');
   const box = await chart.boundingBox();

@@ -57,7 +57,7 @@ export class Harness {
         console.log(`ok   ${t.name} (${Date.now() - t0} ms)`);
       } catch (e) {
         this.failed++;
-        console.log(`FAIL ${t.name} (${Date.now() - t0} ms)\n     ${String(e?.stack ?? e).split('\n').slice(0, 6).join('\n     ')}`);
+        console.log(`FAIL ${t.name} (${Date.now() - t0} ms)\n     ${String(e?.stack ?? e).split('\n').slice(0, 14).join('\n     ')}`);
       } finally {
         clearTimeout(timer);
       }
