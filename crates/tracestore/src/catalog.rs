@@ -43,33 +43,51 @@ pub const MAX_VALUES_PER_TAG: u32 = 32;
 /// Longest value kept in the catalog.
 pub const MAX_VALUE_LEN: usize = 128;
 
+#[cfg(test)]
 pub fn operation_entry(service: &str, kind: i32, operation: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(4 + service.len() + operation.len());
+    let mut k = Vec::new();
+    operation_entry_into(&mut k, service, kind, operation);
+    k
+}
+
+pub fn operation_entry_into(k: &mut Vec<u8>, service: &str, kind: i32, operation: &str) {
+    k.clear();
     k.push(b'o');
     k.extend_from_slice(service.as_bytes());
     k.push(0);
     k.extend_from_slice(kind.to_string().as_bytes());
     k.push(0);
     k.extend_from_slice(operation.as_bytes());
+}
+
+#[cfg(test)]
+pub fn tag_entry(scope: TagScope, name: &str) -> Vec<u8> {
+    let mut k = Vec::new();
+    tag_entry_into(&mut k, scope, name);
     k
 }
 
-pub fn tag_entry(scope: TagScope, name: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(2 + name.len());
+pub fn tag_entry_into(k: &mut Vec<u8>, scope: TagScope, name: &str) {
+    k.clear();
     k.push(b't');
     k.push(scope.byte());
     k.extend_from_slice(name.as_bytes());
+}
+
+#[cfg(test)]
+pub fn value_entry(scope: TagScope, name: &str, value: &str) -> Vec<u8> {
+    let mut k = Vec::new();
+    value_entry_into(&mut k, scope, name, value);
     k
 }
 
-pub fn value_entry(scope: TagScope, name: &str, value: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(3 + name.len() + value.len());
+pub fn value_entry_into(k: &mut Vec<u8>, scope: TagScope, name: &str, value: &str) {
+    k.clear();
     k.push(b'v');
     k.push(scope.byte());
     k.extend_from_slice(name.as_bytes());
     k.push(0);
     k.extend_from_slice(value.as_bytes());
-    k
 }
 
 /// For a value entry, the bytes that name its tag (scope and name), to count values per tag.

@@ -1,7 +1,7 @@
 //! The compact encoding of a span chunk: the spans of one trace that arrived in one
 //! group commit, with their resources and scopes as dictionary references.
 //!
-//! Layout (before optional zstd): groups of (resource, resource schema, scope, scope
+//! Layout (compressed later, with the other chunks of its block): groups of (resource, resource schema, scope, scope
 //! schema, spans); each span with ids as raw bytes, times as zigzag deltas (start from
 //! the chunk's base time, end from the start), strings as dictionary references and
 //! attribute values with a one-byte type tag. Everything OTLP carries is kept.
@@ -18,12 +18,6 @@ use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
 use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 use std::sync::Arc;
 
-const RAW: u8 = 0;
-const ZSTD: u8 = 1;
-/// Payloads at least this long are compressed.
-const COMPRESS_FROM: usize = 96;
-/// Largest payload a chunk may claim after decompression (guards against corrupt data).
-const MAX_PAYLOAD: usize = 64 << 20;
 /// Deepest nesting of arrays and key-value lists accepted when decoding.
 const MAX_DEPTH: usize = 32;
 
@@ -58,42 +52,27 @@ pub struct DecodedGroup {
     pub spans: Vec<Span>,
 }
 
-/// Encodes `groups` of one trace; `base_ns` is the chunk's earliest span start.
+/// Encodes `groups` of one trace (uncompressed; blocks compress many chunks together);
+/// `base_ns` is the chunk's earliest span start.
 pub fn encode(
     dict: &mut Dict,
     trace_id: &[u8],
     base_ns: u64,
     groups: &[SpanGroup<'_>],
-    zstd: &mut Option<zstd::bulk::Compressor<'static>>,
-) -> Vec<u8> {
-    let mut p = Vec::with_capacity(256);
-    put_u64(&mut p, groups.len() as u64);
+    out: &mut Vec<u8>,
+) {
+    let p = out;
+    put_u64(p, groups.len() as u64);
     for g in groups {
-        dict.put_resource(&mut p, g.resource);
-        dict.put_common(&mut p, g.resource_schema);
-        dict.put_scope(&mut p, g.scope);
-        dict.put_common(&mut p, g.scope_schema);
-        put_u64(&mut p, g.spans.len() as u64);
+        dict.put_resource(p, g.resource);
+        dict.put_common(p, g.resource_schema);
+        dict.put_scope(p, g.scope);
+        dict.put_common(p, g.scope_schema);
+        put_u64(p, g.spans.len() as u64);
         for s in &g.spans {
-            encode_span(dict, &mut p, trace_id, base_ns, s);
+            encode_span(dict, p, trace_id, base_ns, s);
         }
     }
-    let mut out = Vec::with_capacity(p.len() / 2 + 8);
-    if p.len() >= COMPRESS_FROM {
-        if let Some(c) = zstd.as_mut() {
-            if let Ok(z) = c.compress(&p) {
-                if z.len() < p.len() {
-                    out.push(ZSTD);
-                    put_u64(&mut out, p.len() as u64);
-                    out.extend_from_slice(&z);
-                    return out;
-                }
-            }
-        }
-    }
-    out.push(RAW);
-    out.extend_from_slice(&p);
-    out
 }
 
 fn encode_span(dict: &mut Dict, p: &mut Vec<u8>, trace_id: &[u8], base_ns: u64, s: &Span) {
@@ -215,23 +194,8 @@ pub fn decode(
     dict: &Dict,
     trace_id: &[u8],
     base_ns: u64,
-    value: &[u8],
+    payload: &[u8],
 ) -> Result<Vec<DecodedGroup>, StoreError> {
-    let (&format, rest) = value.split_first().ok_or_else(|| corrupt("empty chunk"))?;
-    let owned;
-    let payload = match format {
-        RAW => rest,
-        ZSTD => {
-            let mut r = Reader::new(rest);
-            let n = r.u64()? as usize;
-            if n > MAX_PAYLOAD {
-                return Err(corrupt("chunk too large"));
-            }
-            owned = zstd::bulk::decompress(r.rest(), n).map_err(|_| corrupt("chunk zstd"))?;
-            &owned[..]
-        }
-        _ => return Err(corrupt("chunk format")),
-    };
     let mut r = Reader::new(payload);
     let n_groups = r.count()?;
     let mut groups = Vec::with_capacity(n_groups);

@@ -1,8 +1,11 @@
 //! Key layouts of a partition's trees, all big-endian so byte order is time order.
 //!
-//! - `spans`:   trace id (16) · chunk start ns (8) · first span id (8)  →  span chunk
-//! - `index`:   term kind (1) · term length (2) · term · start ns (8) · trace id (16)
-//!   →  longest span duration in µs (varint), so duration filters need no span data
+//! - `blocks`:  block sequence (8)  →  block start ns (8) · compressed block of chunks
+//! - `spans`:   trace id (16) · chunk start ns (8) · block sequence (8)  →  position of
+//!   the trace's chunk in the block (varint); one trace is one contiguous key range
+//! - `index`:   term kind (1) · term length (2) · term · block start ns (8) · block
+//!   sequence (8)  →  postings of that block: (position, start µs delta, longest span
+//!   duration µs) per trace, so time and duration filters need no span data
 //! - `catalog`: catalog entry (services/operations, tag names and values)  →  empty
 //! - `deps`:    hour (4) · parent service · 0 · child service  →  call count (8)
 
@@ -11,17 +14,35 @@ pub const TERM_SERVICE: u8 = b's';
 pub const TERM_OPERATION: u8 = b'o';
 pub const TERM_ATTRIBUTE: u8 = b'a';
 
-pub fn span_key(trace_id: &[u8; 16], start_ns: u64, span_id: &[u8]) -> Vec<u8> {
+pub fn span_key(trace_id: &[u8; 16], start_ns: u64, block: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(32);
     k.extend_from_slice(trace_id);
     k.extend_from_slice(&start_ns.to_be_bytes());
-    k.extend_from_slice(span_id);
+    k.extend_from_slice(&block.to_be_bytes());
     k
 }
 
-/// The start time encoded in a span key.
-pub fn span_key_start(key: &[u8]) -> Option<u64> {
-    Some(u64::from_be_bytes(key.get(16..24)?.try_into().ok()?))
+/// Start time and block sequence encoded in a span key.
+pub fn span_key_parts(key: &[u8]) -> Option<(u64, u64)> {
+    let start = u64::from_be_bytes(key.get(16..24)?.try_into().ok()?);
+    let block = u64::from_be_bytes(key.get(24..32)?.try_into().ok()?);
+    Some((start, block))
+}
+
+/// [`term_prefix`] into a reused buffer.
+pub fn term_prefix_into(k: &mut Vec<u8>, kind: u8, parts: &[&str]) {
+    k.clear();
+    k.push(kind);
+    k.extend_from_slice(&[0, 0]);
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p.as_bytes());
+    }
+    let len = (k.len() - 3).min(u16::MAX as usize);
+    k.truncate(3 + len);
+    k[1..3].copy_from_slice(&(len as u16).to_be_bytes());
 }
 
 /// The prefix shared by every index key of one term.
@@ -41,23 +62,23 @@ pub fn term_prefix(kind: u8, parts: &[&str]) -> Vec<u8> {
     k
 }
 
-pub fn index_key(prefix: &[u8], start_ns: u64, trace_id: &[u8; 16]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(prefix.len() + 24);
+pub fn index_key(prefix: &[u8], start_ns: u64, block: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + 16);
     k.extend_from_slice(prefix);
     k.extend_from_slice(&start_ns.to_be_bytes());
-    k.extend_from_slice(trace_id);
+    k.extend_from_slice(&block.to_be_bytes());
     k
 }
 
-/// Start time and trace id at the end of an index key.
-pub fn index_key_tail(key: &[u8]) -> Option<(u64, [u8; 16])> {
+/// Block start time and block sequence at the end of an index key.
+pub fn index_key_tail(key: &[u8]) -> Option<(u64, u64)> {
     let n = key.len();
-    if n < 24 {
+    if n < 16 {
         return None;
     }
-    let start = u64::from_be_bytes(key[n - 24..n - 16].try_into().ok()?);
-    let trace: [u8; 16] = key[n - 16..].try_into().ok()?;
-    Some((start, trace))
+    let start = u64::from_be_bytes(key[n - 16..n - 8].try_into().ok()?);
+    let block = u64::from_be_bytes(key[n - 8..].try_into().ok()?);
+    Some((start, block))
 }
 
 pub fn deps_key(hour: u32, parent: &str, child: &str) -> Vec<u8> {
@@ -85,12 +106,16 @@ mod tests {
     #[test]
     fn index_keys_sort_by_time_within_a_term() {
         let p = term_prefix(TERM_OPERATION, &["svc", "GET /"]);
-        let a = index_key(&p, 5, &[9; 16]);
-        let b = index_key(&p, 6, &[1; 16]);
+        let a = index_key(&p, 5, 9);
+        let b = index_key(&p, 6, 1);
         assert!(a < b);
-        assert_eq!(index_key_tail(&b), Some((6, [1; 16])));
+        assert_eq!(index_key_tail(&b), Some((6, 1)));
         let other = term_prefix(TERM_OPERATION, &["svc", "GET /x"]);
-        assert!(!index_key(&other, 1, &[0; 16]).starts_with(&p));
+        assert!(!index_key(&other, 1, 0).starts_with(&p));
+        let mut buf = Vec::new();
+        term_prefix_into(&mut buf, TERM_OPERATION, &["svc", "GET /"]);
+        assert_eq!(buf, p);
+        assert_eq!(span_key_parts(&span_key(&[3; 16], 7, 8)), Some((7, 8)));
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //!
 //! Retention deletes whole partition directories, which frees their disk.
 
+mod block;
 mod catalog;
 mod chunk;
 mod deps;

@@ -2,12 +2,14 @@
 //! started in `[start_ns, end_ns)`, their index, dictionaries, catalog and dependency
 //! counts. Retention deletes the whole directory, which returns its disk to the OS.
 
+use crate::block::Block;
 use crate::chunk::{self, DecodedGroup};
 use crate::dict::Dict;
 use crate::error::StoreError;
 use crate::keys;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, RwLock};
 
 pub struct Partition {
@@ -16,7 +18,10 @@ pub struct Partition {
     pub dir: PathBuf,
     pub db: sled::Db,
     pub spans: sled::Tree,
+    pub blocks: sled::Tree,
     pub index: sled::Tree,
+    /// Sequence number of the next block written.
+    pub next_block: AtomicU64,
     pub dict_tree: sled::Tree,
     pub catalog: sled::Tree,
     pub deps: sled::Tree,
@@ -24,6 +29,19 @@ pub struct Partition {
     pub dict: RwLock<Dict>,
     /// Catalog entries already persisted in this partition, and values counted per tag.
     pub catalog_state: Mutex<CatalogState>,
+}
+
+/// A trace id with the spans of one of its chunks.
+pub type TraceChunk = ([u8; 16], Vec<DecodedGroup>);
+
+/// One trace in the postings of an index term.
+#[derive(Clone, Copy, Debug)]
+pub struct Posting {
+    pub partition: u64,
+    pub block: u64,
+    pub position: u32,
+    pub start_ns: u64,
+    pub dur_us: u64,
 }
 
 #[derive(Default)]
@@ -67,6 +85,17 @@ impl Partition {
             .flush_every_ms(Some(1000))
             .open()?;
         let spans = db.open_tree("spans")?;
+        let blocks = db.open_tree("blocks")?;
+        let next_block = match blocks.last()? {
+            Some((k, _)) => {
+                u64::from_be_bytes(
+                    k.as_ref()
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("block key".into()))?,
+                ) + 1
+            }
+            None => 0,
+        };
         let index = db.open_tree("index")?;
         let dict_tree = db.open_tree("dict")?;
         let catalog = db.open_tree("catalog")?;
@@ -87,7 +116,9 @@ impl Partition {
             dir,
             db,
             spans,
+            blocks,
             index,
+            next_block: AtomicU64::new(next_block),
             dict_tree,
             catalog,
             deps,
@@ -101,16 +132,52 @@ impl Partition {
         self.start_ns <= end_ns && start_ns < self.end_ns
     }
 
+    /// A stored block, decoded.
+    pub fn block(&self, seq: u64) -> Result<Option<Block>, StoreError> {
+        let Some(v) = self.blocks.get(seq.to_be_bytes())? else {
+            return Ok(None);
+        };
+        if v.len() < 8 {
+            return Err(StoreError::Corrupt("block value".into()));
+        }
+        let start = u64::from_be_bytes(v[..8].try_into().expect("8 bytes"));
+        Block::decode(&v[8..], start).map(Some)
+    }
+
+    /// The chunk of a trace at `position` in block `seq`, decoded.
+    pub fn decode_chunk(
+        &self,
+        block: &Block,
+        position: usize,
+    ) -> Result<Option<TraceChunk>, StoreError> {
+        let Some((t, bytes)) = block.chunk(position) else {
+            return Ok(None);
+        };
+        let dict = self.dict.read().expect("dict lock");
+        Ok(Some((
+            t.trace_id,
+            chunk::decode(&dict, &t.trace_id, t.start_ns, bytes)?,
+        )))
+    }
+
     /// Every chunk of `trace_id` stored here, decoded.
     pub fn read_trace(&self, trace_id: &[u8; 16]) -> Result<Vec<DecodedGroup>, StoreError> {
-        let dict = self.dict.read().expect("dict lock");
         let mut out = Vec::new();
         for item in self.spans.scan_prefix(trace_id) {
             let (k, v) = item?;
-            let base =
-                keys::span_key_start(&k).ok_or_else(|| StoreError::Corrupt("span key".into()))?;
-            match chunk::decode(&dict, trace_id, base, &v) {
-                Ok(groups) => out.extend(groups),
+            let Some((_, seq)) = keys::span_key_parts(&k) else {
+                continue;
+            };
+            let position = crate::varint::Reader::new(&v).u64()? as usize;
+            let decoded = self.block(seq).and_then(|b| match b {
+                Some(b) => self.decode_chunk(&b, position),
+                None => Ok(None),
+            });
+            match decoded {
+                Ok(Some((id, groups))) if id == *trace_id => out.extend(groups),
+                Ok(_) => {
+                    tracing::warn!(partition = %self.dir.display(), block = seq, "span key points to a missing chunk")
+                }
                 Err(e) => {
                     tracing::warn!(partition = %self.dir.display(), error = %e, "skipping unreadable span chunk")
                 }
@@ -119,28 +186,47 @@ impl Partition {
         Ok(out)
     }
 
-    /// Index entries of one term with a start in `[start_ns, end_ns]`, newest first,
-    /// at most `cap` of them: `(start, trace id, longest duration µs)`.
+    /// Postings of one term whose trace starts in `[start_ns, end_ns]`, newest blocks
+    /// first, at most `cap` of them.
     pub fn scan_term(
         &self,
         prefix: &[u8],
         start_ns: u64,
         end_ns: u64,
         cap: usize,
-        out: &mut Vec<(u64, [u8; 16], u64)>,
+        out: &mut Vec<Posting>,
     ) -> Result<(), StoreError> {
-        let lo = keys::index_key(prefix, start_ns, &[0; 16]);
-        let hi = keys::index_key(prefix, end_ns, &[0xff; 16]);
+        let lo = keys::index_key(
+            prefix,
+            start_ns.saturating_sub(crate::block::MAX_SPAN_NS),
+            0,
+        );
+        let hi = keys::index_key(prefix, end_ns, u64::MAX);
         for item in self.index.range(lo..=hi).rev() {
             if out.len() >= cap {
                 break;
             }
             let (k, v) = item?;
-            let Some((start, trace)) = keys::index_key_tail(&k) else {
+            let Some((block_start, block)) = keys::index_key_tail(&k) else {
                 continue;
             };
-            let dur = crate::varint::Reader::new(&v).u64().unwrap_or(u64::MAX);
-            out.push((start, trace, dur));
+            let mut r = crate::varint::Reader::new(&v);
+            let n = r.count()?;
+            for _ in 0..n {
+                let position = r.u64()? as u32;
+                let start = block_start.wrapping_add(r.u64()?.saturating_mul(1000));
+                let dur_us = r.u64()?;
+                // Starts are kept in µs (rounded down): allow that much slack at the low end.
+                if start.saturating_add(1000) >= start_ns && start <= end_ns {
+                    out.push(Posting {
+                        partition: self.start_ns,
+                        block,
+                        position,
+                        start_ns: start,
+                        dur_us,
+                    });
+                }
+            }
         }
         Ok(())
     }

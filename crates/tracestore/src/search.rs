@@ -3,14 +3,16 @@
 //! candidate trace is loaded and checked span by span: a trace matches when one span
 //! satisfies every condition, as in Jaeger's reference implementation.
 
+use crate::block::Block;
 use crate::chunk::DecodedGroup;
 use crate::error::StoreError;
 use crate::keys::{self, TERM_ATTRIBUTE, TERM_OPERATION, TERM_SERVICE};
+use crate::partition::{Partition, Posting};
 use crate::store::TraceStore;
 use crate::trace::Trace;
 use crate::value::{service_name, span_has_tag};
 use opentelemetry_proto::tonic::trace::v1::Span;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// An extra condition on one span (TraceQL and Tempo tag filters build these).
@@ -68,6 +70,9 @@ impl TraceQuery {
     }
 }
 
+/// Where a candidate trace's chunk lives: (partition, block, position).
+type ChunkRef = (u64, u64, u32);
+
 impl TraceStore {
     /// Traces with a span matching `q`, newest first, at most `q.limit`.
     pub fn search(&self, q: &TraceQuery) -> Result<Vec<SearchHit>, StoreError> {
@@ -77,20 +82,41 @@ impl TraceStore {
             return Ok(Vec::new());
         }
         let candidates = self.candidates(&q)?;
-        let parts = self.partitions_overlapping(q.start_ns, q.end_ns);
+        let parts: HashMap<u64, Arc<Partition>> = self
+            .partitions_overlapping(q.start_ns, q.end_ns)
+            .into_iter()
+            .map(|p| (p.start_ns, p))
+            .collect();
+        let mut blocks: HashMap<(u64, u64), Option<Block>> = HashMap::new();
+        let mut seen: HashSet<[u8; 16]> = HashSet::new();
         let mut hits = Vec::new();
-        for (_, trace_id) in candidates
+        for (_, (part, seq, position)) in candidates
             .into_iter()
             .take(self.settings.max_search_candidates)
         {
-            let mut groups = Vec::new();
-            for p in &parts {
-                groups.extend(p.read_trace(&trace_id)?);
+            let Some(p) = parts.get(&part) else { continue };
+            if blocks.len() > 256 {
+                blocks.clear();
             }
-            let window = Trace { trace_id, groups };
-            if !window.spans().any(|(g, s)| q.span_matches(g, s)) {
+            if let std::collections::hash_map::Entry::Vacant(e) = blocks.entry((part, seq)) {
+                e.insert(p.block(seq)?);
+            }
+            let Some(block) = blocks.get(&(part, seq)).and_then(Option::as_ref) else {
+                continue;
+            };
+            let Some((trace_id, groups)) = p.decode_chunk(block, position as usize)? else {
+                continue;
+            };
+            if seen.contains(&trace_id) {
                 continue;
             }
+            if !groups
+                .iter()
+                .any(|g| g.spans.iter().any(|s| q.span_matches(g, s)))
+            {
+                continue;
+            }
+            seen.insert(trace_id);
             let Some(trace) = self.trace(&trace_id, None)? else {
                 continue;
             };
@@ -108,8 +134,8 @@ impl TraceStore {
         Ok(hits)
     }
 
-    /// Candidate trace ids with their latest matching start, newest first.
-    fn candidates(&self, q: &TraceQuery) -> Result<Vec<(u64, [u8; 16])>, StoreError> {
+    /// Chunks that may hold a matching span, with their latest matching start, newest first.
+    fn candidates(&self, q: &TraceQuery) -> Result<Vec<(u64, ChunkRef)>, StoreError> {
         let services = match &q.service {
             Some(s) => vec![s.clone()],
             None => self.services(),
@@ -127,7 +153,7 @@ impl TraceStore {
         } else {
             MAX_ENTRIES_PER_TERM
         };
-        let mut all: HashMap<[u8; 16], u64> = HashMap::new();
+        let mut all: HashMap<ChunkRef, u64> = HashMap::new();
         for svc in &services {
             let mut terms = vec![match &q.operation {
                 Some(op) => keys::term_prefix(TERM_OPERATION, &[svc, op]),
@@ -136,26 +162,28 @@ impl TraceStore {
             for (k, v) in &indexed {
                 terms.push(keys::term_prefix(TERM_ATTRIBUTE, &[svc, k, v]));
             }
-            let mut found: Option<HashMap<[u8; 16], u64>> = None;
+            let mut found: Option<HashMap<ChunkRef, u64>> = None;
             for (i, prefix) in terms.iter().enumerate() {
-                let mut entries = Vec::new();
+                let mut postings: Vec<Posting> = Vec::new();
                 for p in &parts {
-                    let before = entries.len();
+                    let before = postings.len();
                     p.scan_term(
                         prefix,
                         q.start_ns,
                         q.end_ns,
                         cap.saturating_sub(before).max(1),
-                        &mut entries,
+                        &mut postings,
                     )?;
                 }
-                let mut set: HashMap<[u8; 16], u64> = HashMap::with_capacity(entries.len());
-                for (start, trace, dur_us) in entries {
-                    if i == 0 && dur_us < min_dur_us {
+                let mut set: HashMap<ChunkRef, u64> = HashMap::with_capacity(postings.len());
+                for post in postings {
+                    if i == 0 && post.dur_us < min_dur_us {
                         continue;
                     }
-                    let e = set.entry(trace).or_insert(start);
-                    *e = (*e).max(start);
+                    let e = set
+                        .entry((post.partition, post.block, post.position))
+                        .or_insert(post.start_ns);
+                    *e = (*e).max(post.start_ns);
                 }
                 found = Some(match found {
                     None => set,
@@ -168,12 +196,12 @@ impl TraceStore {
                     break;
                 }
             }
-            for (trace, start) in found.unwrap_or_default() {
-                let e = all.entry(trace).or_insert(start);
+            for (chunk, start) in found.unwrap_or_default() {
+                let e = all.entry(chunk).or_insert(start);
                 *e = (*e).max(start);
             }
         }
-        let mut out: Vec<(u64, [u8; 16])> = all.into_iter().map(|(t, s)| (s, t)).collect();
+        let mut out: Vec<(u64, ChunkRef)> = all.into_iter().map(|(c, s)| (s, c)).collect();
         out.sort_unstable_by(|a, b| b.cmp(a));
         Ok(out)
     }

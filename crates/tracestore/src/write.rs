@@ -2,6 +2,7 @@
 //! chunks, index entries, catalog entries and dependency counts, applies them to the
 //! partitions' trees and flushes (fsync) every partition it touched.
 
+use crate::block::BlockBuilder;
 use crate::catalog::{self, TagScope};
 use crate::chunk::{self, SpanGroup};
 use crate::deps::Edges;
@@ -16,6 +17,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Why a span was not stored.
@@ -189,60 +191,122 @@ fn write_partition(
 ) -> Result<(), StoreError> {
     let mut spans_batch = sled::Batch::default();
     let mut index_batch = sled::Batch::default();
+    let mut blocks_batch = sled::Batch::default();
     let mut new_catalog: Vec<Vec<u8>> = Vec::new();
     let mut span_count = 0u64;
     let indexed = &store.settings.indexed_attributes;
+    // Traces by start, so each block covers a short time range.
+    let mut ordered: Vec<([u8; 16], u64, Vec<Accepted<'_>>)> = traces
+        .into_iter()
+        .map(|(id, spans)| {
+            let start = spans
+                .iter()
+                .map(|a| a.span.start_time_unix_nano)
+                .min()
+                .unwrap_or(0);
+            (id, start, spans)
+        })
+        .collect();
+    ordered.sort_by_key(|(_, start, _)| *start);
     {
         let mut dict = partition.dict.write().expect("dict lock");
         let mut tracker = store.deps_tracker.lock().expect("deps lock");
         let mut zstd = store.zstd.lock().expect("zstd lock");
         let mut cat = partition.catalog_state.lock().expect("catalog lock");
+        let mut chunk = Vec::with_capacity(4096);
+        let mut key_buf = Vec::with_capacity(256);
+        let mut value_buf = String::new();
         let mut terms: HashMap<Vec<u8>, (u64, u64)> = HashMap::new();
-        for (trace_id, spans) in &traces {
+        // term → postings of the current block: (position, start, longest duration µs).
+        let mut postings: HashMap<Vec<u8>, Vec<(usize, u64, u64)>> = HashMap::new();
+        let mut block: Option<BlockBuilder> = None;
+        let mut flush_block =
+            |block: BlockBuilder,
+             postings: &mut HashMap<Vec<u8>, Vec<(usize, u64, u64)>>,
+             zstd: &mut Option<zstd::bulk::Compressor<'static>>| {
+                let seq = partition.next_block.fetch_add(1, Ordering::Relaxed);
+                let block_start = block.start_ns;
+                let mut value = block_start.to_be_bytes().to_vec();
+                value.extend_from_slice(&block.finish(zstd));
+                blocks_batch.insert(&seq.to_be_bytes(), value);
+                for (prefix, list) in postings.drain() {
+                    let mut v = Vec::with_capacity(1 + list.len() * 6);
+                    crate::varint::put_u64(&mut v, list.len() as u64);
+                    for (position, start, dur_us) in list {
+                        crate::varint::put_u64(&mut v, position as u64);
+                        crate::varint::put_u64(&mut v, start.saturating_sub(block_start) / 1000);
+                        crate::varint::put_u64(&mut v, dur_us);
+                    }
+                    index_batch.insert(keys::index_key(&prefix, block_start, seq), v);
+                }
+                seq
+            };
+        let mut pending_keys: Vec<([u8; 16], u64, usize)> = Vec::new();
+        for (trace_id, base, spans) in &ordered {
+            if block.as_ref().is_some_and(|b| !b.has_room(*base)) {
+                let seq = flush_block(block.take().expect("checked"), &mut postings, &mut zstd);
+                for (id, start, position) in pending_keys.drain(..) {
+                    spans_batch.insert(
+                        keys::span_key(&id, start, seq),
+                        varint_bytes(position as u64),
+                    );
+                }
+            }
+            let b = block.get_or_insert_with(|| BlockBuilder::new(*base));
             span_count += spans.len() as u64;
-            let first = spans
-                .iter()
-                .min_by_key(|a| a.span.start_time_unix_nano)
-                .expect("non-empty");
-            let base = first.span.start_time_unix_nano;
             let groups = group_spans(spans);
-            let value = chunk::encode(&mut dict, trace_id, base, &groups, &mut zstd);
-            spans_batch.insert(keys::span_key(trace_id, base, &first.span.span_id), value);
+            chunk.clear();
+            chunk::encode(&mut dict, trace_id, *base, &groups, &mut chunk);
+            let position = b.push(trace_id, *base, &chunk);
+            pending_keys.push((*trace_id, *base, position));
             terms.clear();
             for a in spans {
                 let s = a.span;
                 let start = s.start_time_unix_nano;
                 let dur_us = s.end_time_unix_nano.saturating_sub(start) / 1000;
-                let mut add = |prefix: Vec<u8>| {
-                    let e = terms.entry(prefix).or_insert((start, dur_us));
-                    e.0 = e.0.min(start);
-                    e.1 = e.1.max(dur_us);
+                let mut add = |prefix: &[u8]| match terms.get_mut(prefix) {
+                    Some(e) => {
+                        e.0 = e.0.min(start);
+                        e.1 = e.1.max(dur_us);
+                    }
+                    None => {
+                        terms.insert(prefix.to_vec(), (start, dur_us));
+                    }
                 };
-                add(keys::term_prefix(TERM_SERVICE, &[a.service]));
-                add(keys::term_prefix(TERM_OPERATION, &[a.service, &s.name]));
+                keys::term_prefix_into(&mut key_buf, TERM_SERVICE, &[a.service]);
+                add(&key_buf);
+                keys::term_prefix_into(&mut key_buf, TERM_OPERATION, &[a.service, &s.name]);
+                add(&key_buf);
                 for kv in s.attributes.iter().chain(a.resource.attributes.iter()) {
                     if indexed.contains(kv.key.as_str()) {
                         if let Some(v) = &kv.value {
-                            add(keys::term_prefix(
+                            value_buf.clear();
+                            value_buf.push_str(&to_text(v));
+                            keys::term_prefix_into(
+                                &mut key_buf,
                                 TERM_ATTRIBUTE,
-                                &[a.service, &kv.key, &to_text(v)],
-                            ));
+                                &[a.service, &kv.key, &value_buf],
+                            );
+                            add(&key_buf);
                         }
                     }
                 }
                 if s.status.as_ref().is_some_and(|st| st.code == STATUS_ERROR)
                     && indexed.contains("error")
                 {
-                    add(keys::term_prefix(
+                    keys::term_prefix_into(
+                        &mut key_buf,
                         TERM_ATTRIBUTE,
                         &[a.service, "error", "true"],
-                    ));
+                    );
+                    add(&key_buf);
                 }
                 catalog_entries(
                     &mut cat,
                     &mut new_catalog,
                     a,
                     store.settings.max_catalog_tags,
+                    &mut key_buf,
                 );
                 tracker.observe(
                     trace_id,
@@ -254,9 +318,19 @@ fn write_partition(
                 );
             }
             for (prefix, (start, dur_us)) in terms.drain() {
-                let mut v = Vec::with_capacity(4);
-                crate::varint::put_u64(&mut v, dur_us);
-                index_batch.insert(keys::index_key(&prefix, start, trace_id), v);
+                postings
+                    .entry(prefix)
+                    .or_default()
+                    .push((position, start, dur_us));
+            }
+        }
+        if let Some(b) = block.take() {
+            let seq = flush_block(b, &mut postings, &mut zstd);
+            for (id, start, position) in pending_keys.drain(..) {
+                spans_batch.insert(
+                    keys::span_key(&id, start, seq),
+                    varint_bytes(position as u64),
+                );
             }
         }
         let mut dict_batch = sled::Batch::default();
@@ -274,6 +348,7 @@ fn write_partition(
         }
         partition.catalog.apply_batch(batch)?;
     }
+    partition.blocks.apply_batch(blocks_batch)?;
     partition.spans.apply_batch(spans_batch)?;
     partition.index.apply_batch(index_batch)?;
     let total = partition.span_count() + span_count;
@@ -282,6 +357,12 @@ fn write_partition(
         .insert(SPAN_COUNT_KEY, &total.to_be_bytes())?;
     crate::metrics::SPANS_WRITTEN.inc_by(span_count);
     Ok(())
+}
+
+fn varint_bytes(v: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2);
+    crate::varint::put_u64(&mut out, v);
+    out
 }
 
 /// Groups one trace's spans by (resource, scope), keeping arrival order.
@@ -313,15 +394,16 @@ fn catalog_entries(
     out: &mut Vec<Vec<u8>>,
     a: &Accepted<'_>,
     max_tags: usize,
+    buf: &mut Vec<u8>,
 ) {
     let cap = max_tags * (catalog::MAX_VALUES_PER_TAG as usize + 1);
     if cat.keys.len() >= cap {
         return;
     }
-    let op = catalog::operation_entry(a.service, a.span.kind, &a.span.name);
-    if !cat.keys.contains(&op) {
-        cat.keys.insert(op.clone());
-        out.push(op);
+    catalog::operation_entry_into(buf, a.service, a.span.kind, &a.span.name);
+    if !cat.keys.contains(buf.as_slice()) {
+        cat.keys.insert(buf.clone());
+        out.push(buf.clone());
     }
     let span_attrs = a.span.attributes.iter().map(|kv| (TagScope::Span, kv));
     let resource_attrs = a
@@ -329,35 +411,35 @@ fn catalog_entries(
         .attributes
         .iter()
         .map(|kv| (TagScope::Resource, kv));
+    let mut text = String::new();
     for (scope, kv) in span_attrs.chain(resource_attrs) {
-        let tag = catalog::tag_entry(scope, &kv.key);
-        if !cat.keys.contains(&tag) {
-            cat.keys.insert(tag.clone());
-            out.push(tag);
+        catalog::tag_entry_into(buf, scope, &kv.key);
+        if !cat.keys.contains(buf.as_slice()) {
+            cat.keys.insert(buf.clone());
+            out.push(buf.clone());
         }
-        let text = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-            Some(Value::StringValue(s)) => s.clone(),
-            Some(Value::IntValue(i)) => i.to_string(),
-            Some(Value::BoolValue(b)) => b.to_string(),
+        text.clear();
+        match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+            Some(Value::StringValue(s)) => text.push_str(s),
+            Some(Value::IntValue(i)) => text.push_str(&i.to_string()),
+            Some(Value::BoolValue(b)) => text.push_str(if *b { "true" } else { "false" }),
             _ => continue,
-        };
+        }
         if text.len() > catalog::MAX_VALUE_LEN {
             continue;
         }
-        let entry = catalog::value_entry(scope, &kv.key, &text);
-        if cat.keys.contains(&entry) {
+        catalog::value_entry_into(buf, scope, &kv.key, &text);
+        if cat.keys.contains(buf.as_slice()) {
             continue;
         }
-        let tag_id = catalog::value_entry_tag(&entry)
-            .expect("value entry")
-            .to_vec();
+        let tag_id = catalog::value_entry_tag(buf).expect("value entry").to_vec();
         let n = cat.values_per_tag.entry(tag_id).or_default();
         if *n >= catalog::MAX_VALUES_PER_TAG {
             continue;
         }
         *n += 1;
-        cat.keys.insert(entry.clone());
-        out.push(entry);
+        cat.keys.insert(buf.clone());
+        out.push(buf.clone());
     }
 }
 
