@@ -52,15 +52,26 @@ async fn run(st: ApiState, p: Params, is_range: bool) -> Result<Response, ApiErr
     let expr = pharos_promql::parse(p.get("query").unwrap_or(""))?;
     let (engine, src) = (st.engine.clone(), st.source.clone());
     let began = Instant::now();
-    let res = tokio::task::spawn_blocking(move || {
-        if is_range {
-            engine.range_expr(&*src, &expr, start, end, step, &opts)
-        } else {
-            engine.instant_expr(&*src, &expr, t, &opts)
-        }
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    engine.spawn(
+        move |engine| {
+            if is_range {
+                engine.range_expr(&*src, &expr, start, end, step, &opts)
+            } else {
+                engine.instant_expr(&*src, &expr, t, &opts)
+            }
+        },
+        move |res| {
+            // The receiver is gone only if the client went away; nothing to do then.
+            let _ = tx.send(res);
+        },
+    );
+    let res = rx
+        .await
+        .map_err(|_| ApiError::internal("query worker stopped before answering"))?
+        .map_err(|_| {
+            ApiError::internal("query evaluation failed unexpectedly (panic); see the server log")
+        })?;
     crate::metrics::observe_query(
         if is_range { "range" } else { "instant" },
         began.elapsed().as_secs_f64(),

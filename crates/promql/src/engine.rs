@@ -166,6 +166,21 @@ impl Engine {
         }
     }
 
+    /// Runs `job` on one of the engine's workers and hands its result to `done` there
+    /// (for async callers: one thread hop, no blocking thread in between). A panic in
+    /// `job` reaches `done` as `Err`, never the worker pool.
+    pub fn spawn<R: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Engine) -> R + Send + 'static,
+        done: impl FnOnce(std::thread::Result<R>) + Send + 'static,
+    ) {
+        let engine = self.clone();
+        self.pool.spawn(move || {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&engine)));
+            done(r)
+        });
+    }
+
     pub fn options(&self) -> &EngineOptions {
         &self.opts
     }

@@ -173,8 +173,9 @@ pub(crate) struct Evaluator<'a> {
     infos: Mutex<BTreeSet<String>>,
 }
 
-/// Series count from which per-series work is spread over threads.
-pub(crate) const PARALLEL_MIN_SERIES: usize = 64;
+/// Series count from which per-series work is spread over threads: below it, waking the
+/// other worker costs more than the work saves.
+pub(crate) const PARALLEL_MIN_SERIES: usize = 512;
 
 impl<'a> Evaluator<'a> {
     pub fn new(
