@@ -99,6 +99,22 @@ describe('frames', () => {
 });
 
 describe('dashboard model', () => {
+  it('maps old graph options to field config', () => {
+    const d = normalise({
+      panels: [
+        {
+          id: 1, type: 'graph', gridPos: { x: 0, y: 0, w: 12, h: 8 }, bars: true, lines: false, fill: 3, stack: true,
+          aliasColors: { errors: 'red' }, seriesOverrides: [{ alias: '/^out/', transform: 'negative-Y' }],
+        },
+      ],
+    });
+    const p = d.sections[0].panels[0];
+    expect(p.fieldConfig?.defaults?.custom).toMatchObject({ drawStyle: 'bars', fillOpacity: 30, stacking: { mode: 'normal' } });
+    const out = fieldConfig(p, { ...frame('A', {}, []), name: 'out eth0' });
+    expect(out.custom.transform).toBe('negative-Y');
+    expect(fieldConfig(p, { ...frame('A', {}, []), name: 'errors' }).color?.fixedColor).toBe('red');
+  });
+
   it('rows own the panels below them; collapsed rows keep theirs', () => {
     const d = normalise({
       panels: [

@@ -152,7 +152,35 @@ function legacyFieldConfig(p: Panel) {
       steps: [{ value: null, color: p.colors[0] }, ...values.map((v, i) => ({ value: v, color: p.colors![i + 1] ?? 'red' }))],
     };
   }
-  p.fieldConfig = { defaults, overrides: p.fieldConfig?.overrides ?? [] };
+  const overrides: Override[] = [...(p.fieldConfig?.overrides ?? [])];
+  if (p.type === 'timeseries') {
+    // Old graph panels: draw style, fill, line width, stacking, per-series colors and overrides.
+    const custom: Record<string, any> = { ...(defaults.custom ?? {}) };
+    if (p.bars && !p.lines) custom.drawStyle = 'bars';
+    else if (p.points && !p.lines) custom.drawStyle = 'points';
+    if (typeof p.fill === 'number') custom.fillOpacity = p.fill * 10;
+    if (typeof p.linewidth === 'number') custom.lineWidth = p.linewidth;
+    if (p.stack) custom.stacking = { mode: p.percentage ? 'percent' : 'normal', group: 'A' };
+    defaults.custom = custom;
+    for (const [name, c] of Object.entries(p.aliasColors ?? {}))
+      overrides.push({ matcher: { id: 'byName', options: name }, properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: String(c) } }] });
+    for (const so of p.seriesOverrides ?? []) {
+      if (!so?.alias) continue;
+      const re = /^\/(.*)\/$/.exec(so.alias);
+      const props: { id: string; value: any }[] = [];
+      if (so.transform === 'negative-Y') props.push({ id: 'custom.transform', value: 'negative-Y' });
+      if (so.color) props.push({ id: 'color', value: { mode: 'fixed', fixedColor: so.color } });
+      if (typeof so.fill === 'number') props.push({ id: 'custom.fillOpacity', value: so.fill * 10 });
+      if (typeof so.linewidth === 'number') props.push({ id: 'custom.lineWidth', value: so.linewidth });
+      if (so.bars === true) props.push({ id: 'custom.drawStyle', value: 'bars' });
+      if (so.dashes === true) props.push({ id: 'custom.lineStyle', value: { fill: 'dash' } });
+      if (so.legend === false) props.push({ id: 'custom.hideFrom', value: { legend: true, viz: false } });
+      if (so.stack === false) props.push({ id: 'custom.stacking', value: { mode: 'none' } });
+      if (props.length)
+        overrides.push({ matcher: re ? { id: 'byRegexp', options: re[1] } : { id: 'byName', options: so.alias }, properties: props });
+    }
+  }
+  p.fieldConfig = { defaults, overrides };
   if (p.legend && !p.options?.legend) {
     const calcs: string[] = [];
     if (p.legend.min) calcs.push('min');
