@@ -40,6 +40,44 @@ fs.writeFileSync(
   }),
 );
 fs.writeFileSync(path.join(dashDir, 'e2e-fixtures', 'broken.json'), '{ "title": ');
+// Grafana features the shipped dashboards do not use: repeats, every variable kind, the
+// pre-5.0 `rows` schema with an old graph panel, `__inputs`, the API export wrapper.
+fs.writeFileSync(
+  path.join(dashDir, 'e2e-fixtures', 'features.json'),
+  JSON.stringify({
+    dashboard: {
+      __inputs: [{ name: 'DS_PROM', type: 'datasource', pluginId: 'prometheus' }],
+      uid: 'e2e-features',
+      title: 'Fixture: features',
+      time: { from: 'now-1h', to: 'now' },
+      templating: {
+        list: [
+          { name: 'instance', type: 'query', datasource: '${DS_PROM}', query: 'label_values(node_uname_info, instance)', multi: true, includeAll: true, current: { value: ['$__all'] }, refresh: 1 },
+          { name: 'host', type: 'query', datasource: '${DS_PROM}', query: 'label_values(node_uname_info, nodename)', regex: '/host-(.*)/' },
+          { name: 'mode', type: 'custom', query: 'User : user,System : system', multi: true, current: { value: ['user', 'system'] } },
+          { name: 'job', type: 'constant', query: 'node', hide: 2 },
+          { name: 'dev', type: 'textbox', query: 'eth0' },
+          { name: 'iv', type: 'interval', query: '1m,5m', auto: true, auto_count: 30, auto_min: '1m', current: { value: '$__auto_interval_iv' } },
+        ],
+      },
+      rows: [
+        {
+          title: 'Per host',
+          panels: [
+            { id: 1, type: 'graph', title: 'CPU $instance', span: 6, repeat: 'instance', datasource: '${DS_PROM}', targets: [{ expr: 'sum by (mode) (rate(node_cpu_seconds_total{job="$job", instance=~"$instance", mode=~"$mode"}[$iv]))', legendFormat: '{{mode}}' }], yaxes: [{ format: 'percentunit' }], legend: { show: true, avg: true } },
+          ],
+        },
+        {
+          title: 'Network',
+          panels: [
+            { id: 2, type: 'singlestat', title: 'RX host $host', span: 6, targets: [{ expr: 'sum(rate(node_network_receive_bytes_total{device="$dev", instance=~"host-$host.*"}[5m]))' }], format: 'Bps', valueName: 'current' },
+            { id: 3, type: 'table', title: 'Load', span: 6, targets: [{ expr: 'node_load1{job="$job"}', instant: true, format: 'table' }] },
+          ],
+        },
+      ],
+    },
+  }),
+);
 const shippedUids = shipped.map((f) => JSON.parse(fs.readFileSync(path.join(repo, 'dashboards', f), 'utf8')).uid);
 
 const bin = findBinary(repo);
@@ -170,6 +208,30 @@ h.test('fixture: unsupported panel type shows a placeholder naming it; text pane
   assert((await page.textContent('.text-panel h1')).trim() === 'Hello', 'markdown rendered');
   assert(!(await page.evaluate(() => window.xss)), 'script in text panel did not run');
   await h.screenshot(page, 'dashboard-placeholder');
+});
+
+h.test('fixture: repeats, every variable kind, old rows schema and panels', async () => {
+  await page.goto(`${base}/d/e2e-features`);
+  const panels = await panelsSettled();
+  assertAllDrawn(panels, 'features');
+  const cpu = panels.filter((p) => p.title.startsWith('CPU '));
+  assert(cpu.length === 2 && cpu.some((p) => p.title === 'CPU host-a:9100'), `one panel per host: ${cpu.map((p) => p.title)}`);
+  assert((await page.textContent('.var[data-var=host] .var-button')).includes('a'), 'regex capture group as value');
+  assert(!(await page.$('.var[data-var=job]')), 'hidden constant has no picker');
+  assert((await page.inputValue('.var[data-var=dev] input')) === 'eth0', 'textbox value');
+  assert((await page.textContent('.var[data-var=iv] .var-button')).includes('auto'), 'interval auto');
+  const url = new URL(page.url());
+  assert(url.searchParams.getAll('var-mode').join() === 'user,system', `custom multi-value in URL: ${url.search}`);
+  // Narrow the repeat to one host.
+  await page.click('.var[data-var=instance] .var-button');
+  await page.click('.var[data-var=instance] li:has-text("host-b:9100")');
+  await page.click('.var[data-var=instance] li:has-text("All")');
+  await page.click('.var[data-var=instance] li:has-text("host-b:9100")');
+  await page.click('.var[data-var=instance] .var-dropdown button:has-text("Apply")');
+  await page.waitForURL((u) => u.searchParams.getAll('var-instance').join() === 'host-b:9100');
+  const after = await panelsSettled();
+  assert(after.filter((p) => p.title.startsWith('CPU ')).map((p) => p.title).join() === 'CPU host-b:9100', 'repeat follows the variable');
+  await h.screenshot(page, 'dashboard-features');
 });
 
 h.test('RED dashboard: time range, cascading variables, URL state, drag-zoom', async () => {
