@@ -1,5 +1,7 @@
 //! Provisioned dashboards: Grafana-format JSON files in the `ui.dashboards` folder (and its
-//! sub-folders, one level deep, which become folders in the list).
+//! sub-folders, one level deep, which become folders in the list), plus the dashboards
+//! shipped in the repository's `dashboards/`, built into the binary ("Built-in" folder) so a
+//! copied binary has them; a file in the folder with the same uid replaces a built-in one.
 //!
 //! The folder is rescanned on every request, and a file is parsed again only when its size
 //! or modification time changed, so edited dashboards show up without a restart.
@@ -10,12 +12,38 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use rust_embed::RustEmbed;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::SystemTime;
+
+#[derive(RustEmbed)]
+#[folder = "../../dashboards/"]
+struct Shipped;
+
+pub const BUILTIN_FOLDER: &str = "Built-in";
+
+/// The shipped dashboards, parsed once.
+static BUILTIN: LazyLock<Vec<(DashboardSummary, Arc<Value>)>> = LazyLock::new(|| {
+    let mut out = Vec::new();
+    for name in Shipped::iter().filter(|n| n.ends_with(".json")) {
+        let Some(file) = Shipped::get(&name) else {
+            continue;
+        };
+        let stem = name.trim_end_matches(".json");
+        match parse(&file.data) {
+            Ok(d) => out.push((
+                summarise(&d, stem, BUILTIN_FOLDER, &format!("builtin:{name}")),
+                Arc::new(d),
+            )),
+            Err(e) => tracing::error!(file = %name, error = %e, "built-in dashboard ignored"),
+        }
+    }
+    out
+});
 
 const MAX_FILE_BYTES: u64 = 8 << 20;
 const MAX_FILES: usize = 2000;
@@ -61,6 +89,14 @@ impl Provisioned {
             .lock()
             .map_err(|_| std::io::Error::other("poisoned"))?;
         let mut out: Vec<DashboardSummary> = cache.values().map(|p| p.summary.clone()).collect();
+        for (summary, _) in BUILTIN.iter() {
+            if !out
+                .iter()
+                .any(|d| d.uid == summary.uid && d.error.is_none())
+            {
+                out.push(summary.clone());
+            }
+        }
         out.sort_by(|a, b| (&a.folder, &a.title, &a.file).cmp(&(&b.folder, &b.title, &b.file)));
         // The first file (by folder, title, name) of a uid wins; later ones are marked.
         let mut seen = std::collections::HashSet::new();
@@ -78,6 +114,12 @@ impl Provisioned {
         let Some(entry) = list.iter().find(|d| d.uid == uid && d.error.is_none()) else {
             return Ok(None);
         };
+        if entry.folder == BUILTIN_FOLDER && entry.file.starts_with("builtin:") {
+            return Ok(BUILTIN
+                .iter()
+                .find(|(s, _)| s.file == entry.file)
+                .map(|(_, d)| d.clone()));
+        }
         let cache = self
             .cache
             .lock()
@@ -339,16 +381,40 @@ mod tests {
         )
         .unwrap();
         let p = Provisioned::new(dir.path().to_path_buf());
-        let l = p.list().unwrap();
+        let l: Vec<_> = p
+            .list()
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.folder != BUILTIN_FOLDER)
+            .collect();
         assert_eq!(l.len(), 4);
         assert_eq!(l.iter().filter(|d| d.error.is_some()).count(), 2);
         let c = l.iter().find(|d| d.uid == "c").unwrap();
         assert_eq!(c.folder, "team");
         assert_eq!(p.get("x").unwrap().unwrap()["title"], "A");
         assert!(p.get("nope").unwrap().is_none());
-        assert!(Provisioned::new(dir.path().join("missing"))
-            .list()
-            .unwrap()
-            .is_empty());
+        let missing = Provisioned::new(dir.path().join("missing")).list().unwrap();
+        assert!(missing.iter().all(|d| d.folder == BUILTIN_FOLDER));
+    }
+
+    #[test]
+    fn builtin_dashboards_are_embedded_and_overridable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Provisioned::new(dir.path().to_path_buf());
+        let uids: Vec<String> = p.list().unwrap().into_iter().map(|d| d.uid).collect();
+        for uid in ["pharos-red", "pharos-self", "pharos-node"] {
+            assert!(uids.contains(&uid.to_string()), "{uid} built in: {uids:?}");
+        }
+        assert_eq!(p.get("pharos-red").unwrap().unwrap()["uid"], "pharos-red");
+        std::fs::write(
+            dir.path().join("mine.json"),
+            r#"{"uid":"pharos-red","title":"My RED","panels":[]}"#,
+        )
+        .unwrap();
+        let l = p.list().unwrap();
+        let red: Vec<_> = l.iter().filter(|d| d.uid == "pharos-red").collect();
+        assert_eq!(red.len(), 1);
+        assert_eq!(red[0].title, "My RED");
+        assert_eq!(p.get("pharos-red").unwrap().unwrap()["title"], "My RED");
     }
 }
