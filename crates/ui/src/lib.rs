@@ -43,10 +43,13 @@ pub const APP_PATHS: &[&str] = &[
 /// The UI's routes (to be mounted as public routes).
 pub fn routes(auth: Arc<Authenticator>, config: &Config) -> Router {
     let provisioned = Arc::new(Provisioned::new(config.ui.dashboards.clone()));
-    if let Err(e) = provisioned.list() {
-        tracing::warn!(error = %e, "provisioned dashboards could not be read");
-    } else if let Ok(list) = provisioned.list() {
-        tracing::info!(count = list.len(), folder = %config.ui.dashboards.display(), "dashboards provisioned");
+    match provisioned.list() {
+        Ok(list) => tracing::info!(
+            count = list.len(),
+            folder = %config.ui.dashboards.display(),
+            "dashboards provisioned"
+        ),
+        Err(e) => tracing::warn!(error = %e, "provisioned dashboards could not be read"),
     }
     let read_only = RequireScope {
         auth: auth.clone(),
