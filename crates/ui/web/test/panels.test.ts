@@ -134,3 +134,19 @@ describe('dashboard model', () => {
     expect(d.sections[2].panels[0].type).toBe('stat');
   });
 });
+
+describe('panel time overrides', () => {
+  it('timeFrom and timeShift', async () => {
+    const { panelRange } = await import('../src/dashboard/panelTime');
+    const { resolveRange } = await import('../src/lib/time');
+    const r = resolveRange('now-6h', 'now')!;
+    const s = { vars: new Map(), builtins: {} };
+    const a = panelRange({ timeFrom: '24h' } as any, r, s);
+    expect(r.to - a.range.from).toBe(86_400_000);
+    expect(a.note).toBe('Last 24h');
+    const b = panelRange({ timeShift: '1d' } as any, r, s);
+    expect(b.range.to).toBe(r.to - 86_400_000);
+    expect(b.range.to - b.range.from).toBe(r.to - r.from);
+    expect(panelRange({} as any, r, s)).toEqual({ range: r, note: null });
+  });
+});

@@ -7,6 +7,7 @@ import { DRAWN_TYPES, Panel as PanelModel } from '../dashboard/model';
 import { PanelData, runPanel } from '../dashboard/query';
 import { interpolate, Scope } from '../dashboard/variables';
 import { TimeRange } from '../lib/time';
+import { panelRange } from '../dashboard/panelTime';
 import { linkClick } from '../router';
 import { BarGauge } from './BarGauge';
 import { Gauge } from './Gauge';
@@ -35,8 +36,10 @@ type State =
   | { kind: 'done'; data: PanelData }
   | { kind: 'error'; message: string; data?: PanelData };
 
-export function Panel({ panel, range, scope, tick, chart, heightPx, widthPx, onView, viewing }: Props) {
+export function Panel({ panel, range: dashRange, scope, tick, chart, heightPx, widthPx, onView, viewing }: Props) {
   const [state, setState] = useState<State>({ kind: 'loading' });
+  const [inspect, setInspect] = useState(false);
+  const { range, note } = panelRange(panel, dashRange, scope);
   const [started, setStarted] = useState(0);
   const title = interpolate(panel.title ?? '', scope, false);
   const drawn = DRAWN_TYPES.includes(panel.type);
@@ -130,6 +133,7 @@ export function Panel({ panel, range, scope, tick, chart, heightPx, widthPx, onV
         <span class="panel-title" title={panel.description ?? ''}>
           {title}
         </span>
+        {note && <span class="panel-time-note">{note}</span>}
         {state.kind === 'loading' && needsData && <span class="spinner" aria-label="loading" />}
         {data?.warnings.length ? (
           <span class="panel-warn" title={data.warnings.join('\n')}>
@@ -150,6 +154,11 @@ export function Panel({ panel, range, scope, tick, chart, heightPx, widthPx, onV
               Explore
             </a>
           )}
+          {needsData && (
+            <button class="link" onClick={() => setInspect(!inspect)} title="The queries sent for this panel">
+              Inspect
+            </button>
+          )}
           {onView && (
             <button class="link" onClick={onView} title={viewing ? 'Back to the dashboard' : 'View this panel alone'}>
               {viewing ? 'Back' : 'View'}
@@ -157,7 +166,41 @@ export function Panel({ panel, range, scope, tick, chart, heightPx, widthPx, onV
           )}
         </span>
       </header>
-      <div class="panel-body">{body}</div>
+      <div class="panel-body">
+        {inspect && <Inspector data={data} onClose={() => setInspect(false)} />}
+        {body}
+      </div>
     </section>
+  );
+}
+
+/** The queries a panel sent (after interpolation), with their step, and any warnings. */
+function Inspector({ data, onClose }: { data?: PanelData; onClose: () => void }) {
+  return (
+    <div class="panel-inspect">
+      <button class="link inspect-close" onClick={onClose} aria-label="Close">
+        ×
+      </button>
+      {!data ? (
+        <div class="muted">No queries have finished yet.</div>
+      ) : (
+        <>
+          {data.queries.map((q) => (
+            <div key={q.refId} class="inspect-query">
+              <b>{q.refId}</b> {q.instant ? 'instant' : `range, step ${q.step}s`}
+              <pre>{q.expr}</pre>
+            </div>
+          ))}
+          {data.warnings.map((w) => (
+            <div class="query-warning" key={w}>
+              {w}
+            </div>
+          ))}
+          <div class="muted small">
+            {data.frames.length} series{data.exemplars.length ? `, ${data.exemplars.length} exemplars` : ''}
+          </div>
+        </>
+      )}
+    </div>
   );
 }
