@@ -28,6 +28,10 @@ pub struct ServerConfig {
     /// Timeout for a request that is not a query (queries have `query.timeout`).
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// How often the server stores its own metrics in its TSDB (`job="pharos"`); `0s` turns
+    /// self-monitoring off.
+    #[serde(with = "humantime_serde")]
+    pub self_scrape_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +42,7 @@ impl Default for ServerConfig {
             log_format: LogFormat::Text,
             shutdown_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(60),
+            self_scrape_interval: Duration::from_secs(15),
         }
     }
 }

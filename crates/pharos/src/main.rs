@@ -11,6 +11,7 @@ mod logging;
 mod operator;
 mod ops;
 mod render;
+mod self_scrape;
 mod serve;
 mod settings;
 mod stores;

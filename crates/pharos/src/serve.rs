@@ -7,7 +7,7 @@
 //! 5. On SIGINT/SIGTERM the front drains, then the stores flush and close; exit 0.
 
 use crate::stores::Stores;
-use crate::{admin, datadir, logging, settings, token};
+use crate::{admin, datadir, logging, self_scrape, settings, token};
 use anyhow::Context;
 use axum::Router;
 use pharos_config::{Config, Loaded};
@@ -122,8 +122,14 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     *slot.write().expect("app slot lock") = Some(app);
     readiness.set_stores_open();
     tracing::info!("stores open; ready");
+    let every = config.server.self_scrape_interval;
+    let self_scrape =
+        (!every.is_zero()).then(|| tokio::spawn(self_scrape::run(stores.tsdb.clone(), every)));
 
     let served = server.await;
+    if let Some(task) = self_scrape {
+        task.abort();
+    }
     tracing::info!("front stopped; flushing and closing stores");
     tokio::task::spawn_blocking(move || stores.close()).await?;
     tracing::info!("stopped cleanly");

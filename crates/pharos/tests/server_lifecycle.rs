@@ -296,3 +296,34 @@ fn a_stalled_request_times_out_with_503() {
     assert!(resp.starts_with("HTTP/1.1 503"), "{resp}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn the_server_stores_its_own_metrics() {
+    let srv = Server::builder()
+        .config("[server]\nself_scrape_interval = \"200ms\"\n")
+        .start();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let body: serde_json::Value = srv
+            .get("/api/v1/query?query=process_resident_memory_bytes%7Bjob%3D%22pharos%22%7D")
+            .json()
+            .unwrap();
+        if body["data"]["result"]
+            .as_array()
+            .is_some_and(|r| r.len() == 1)
+        {
+            let rss: f64 = body["data"]["result"][0]["value"][1]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(rss > 1e6, "{body}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no self-scraped series: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // No `instance` label: label values of instance stay those of the data sent.
+    let values: serde_json::Value = srv.get("/api/v1/label/instance/values").json().unwrap();
+    assert_eq!(values["data"], serde_json::json!([]));
+}
