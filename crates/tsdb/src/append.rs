@@ -97,11 +97,11 @@ impl Tsdb {
         if self.closed.load(Ordering::SeqCst) {
             return Err(TsdbError::Closed);
         }
-        if self.head.heap_bytes() > self.head_limit.saturating_mul(2) {
+        if self.head.data_bytes() > self.head_limit.saturating_mul(2) {
             self.notify();
             return Err(TsdbError::Overloaded(format!(
                 "in-memory head holds {} MiB, twice its budget; flushing",
-                self.head.heap_bytes() >> 20
+                self.head.data_bytes() >> 20
             )));
         }
         let now = now_ms();
@@ -233,7 +233,7 @@ impl Tsdb {
         if out.samples_accepted > 0 {
             self.last_append.store(now, Ordering::Relaxed);
         }
-        if self.head.heap_bytes() >= self.head_limit {
+        if self.head.data_bytes() >= self.head_limit {
             self.notify();
         }
         Ok(out)

@@ -305,6 +305,13 @@ impl Head {
         self.heap_bytes.load(Ordering::Relaxed)
     }
 
+    /// Bytes of samples (chunks and out-of-order buffers), without the fixed per-series
+    /// cost: what a flush frees.
+    pub fn data_bytes(&self) -> usize {
+        self.heap_bytes()
+            .saturating_sub(self.active_series() * SERIES_OVERHEAD)
+    }
+
     pub fn active_series(&self) -> usize {
         self.active.load(Ordering::Relaxed)
     }

@@ -1,7 +1,8 @@
 //! The persistent series registry and inverted index, in sled.
 //!
 //! Trees:
-//! - `series`: series id (big-endian u32) → encoded label pairs;
+//! - `series_blocks`: blocks of 256 consecutive series ids → zstd of their encoded label
+//!   pairs (see `registry.rs`);
 //! - `by_hash`: 128-bit label hash → series id;
 //! - `postings`: `name 0xFF value` → roaring bitmap of the series ids with that label pair
 //!   (0xFF never occurs in UTF-8, so keys parse unambiguously and all values of one name
@@ -23,7 +24,7 @@ const SEP: u8 = 0xFF;
 
 pub struct Index {
     pub db: sled::Db,
-    series: sled::Tree,
+    series: crate::registry::Registry,
     by_hash: sled::Tree,
     postings: sled::Tree,
     postings_lock: parking_lot::Mutex<()>,
@@ -66,7 +67,7 @@ impl Index {
         let db = sled_config(dir, cache_bytes).open().map_err(storage)?;
         let tree = |n: &str| db.open_tree(n).map_err(storage);
         Ok(Index {
-            series: tree("series")?,
+            series: crate::registry::Registry::new(tree("series_blocks")?, 256),
             by_hash: tree("by_hash")?,
             postings: tree("postings")?,
             postings_lock: parking_lot::Mutex::new(()),
@@ -78,12 +79,7 @@ impl Index {
 
     /// One past the highest series id ever registered.
     pub fn next_sid(&self) -> Result<u32> {
-        Ok(match self.series.last().map_err(storage)? {
-            Some((k, _)) => {
-                u32::from_be_bytes(k.as_ref().try_into().unwrap_or([0; 4])).saturating_add(1)
-            }
-            None => 1,
-        })
+        self.series.next_sid()
     }
 
     pub fn lookup_hash(&self, hash: u128) -> Result<Option<u32>> {
@@ -94,8 +90,8 @@ impl Index {
             .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes)))
     }
 
-    pub fn series_bytes(&self, sid: u32) -> Result<Option<sled::IVec>> {
-        self.series.get(sid_key(sid)).map_err(storage)
+    pub fn series_bytes(&self, sid: u32) -> Result<Option<Vec<u8>>> {
+        self.series.get(sid)
     }
 
     pub fn labels(&self, sid: u32) -> Result<Option<Labels>> {
@@ -107,10 +103,9 @@ impl Index {
         if new.is_empty() {
             return Ok(());
         }
-        let (mut s, mut h) = (sled::Batch::default(), sled::Batch::default());
+        let mut h = sled::Batch::default();
         let mut add: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
         for (sid, hash, enc) in new {
-            s.insert(&sid_key(*sid), enc.as_slice());
             h.insert(&hash.to_be_bytes(), &sid_key(*sid));
             let labels =
                 decode_labels(enc).ok_or_else(|| std::io::Error::other("bad label encoding"))?;
@@ -120,7 +115,11 @@ impl Index {
                     .insert(*sid);
             }
         }
-        self.series.apply_batch(s).map_err(storage)?;
+        let entries: Vec<(u32, &[u8])> = new
+            .iter()
+            .map(|(sid, _, enc)| (*sid, enc.as_slice()))
+            .collect();
+        self.series.put(&entries)?;
         self.update_postings(add, |bm, ids| *bm |= ids)?;
         // by_hash last: a series is only found by hash once its labels and postings exist.
         self.by_hash.apply_batch(h).map_err(storage)?;
@@ -177,23 +176,16 @@ impl Index {
                         .insert(sid);
                 }
             }
-            self.series.remove(sid_key(sid)).map_err(storage)?;
             n += 1;
         }
+        self.series.remove(sids)?;
         self.update_postings(remove, |bm, ids| *bm -= ids)?;
         Ok(n)
     }
 
     /// Every registered series id.
     pub fn all_sids(&self) -> Result<RoaringBitmap> {
-        let mut bm = RoaringBitmap::new();
-        for kv in self.series.iter().keys() {
-            let k = kv.map_err(storage)?;
-            if let Ok(b) = <[u8; 4]>::try_from(k.as_ref()) {
-                bm.insert(u32::from_be_bytes(b));
-            }
-        }
-        Ok(bm)
+        self.series.all_sids()
     }
 
     /// Ids of series with label `name` = `value`.

@@ -22,11 +22,14 @@ mod days;
 mod fast_hash;
 mod flush;
 mod frame_cache;
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod head;
 mod index;
 mod partitions;
 mod query;
+mod registry;
 mod segment;
 mod self_metrics;
 mod series_key;
@@ -299,11 +302,11 @@ impl Tsdb {
         last_index_size: &mut Instant,
     ) {
         let interval = self.config.metrics.flush_interval;
-        let has_data = self.head.heap_bytes() > self.head.active_series() * head::SERIES_OVERHEAD;
+        let has_data = self.head.data_bytes() > 0;
         let idle =
             now_ms() - self.last_append.load(Ordering::Relaxed) >= IDLE_FLUSH.as_millis() as i64;
         let due = last_flush.elapsed() >= interval
-            || self.head.heap_bytes() >= self.head_limit
+            || self.head.data_bytes() >= self.head_limit
             || self.wal.current_bytes() >= WAL_FLUSH_BYTES
             || (has_data && idle);
         if due {
@@ -318,7 +321,7 @@ impl Tsdb {
         } else {
             interval * 5
         };
-        if self.head.heap_bytes() < self.head_limit {
+        if self.head.data_bytes() < self.head_limit {
             if let Some((day, segs)) = self.parts.pick_merge(quiet) {
                 match self.parts.merge(day, &segs) {
                     Ok(()) => {

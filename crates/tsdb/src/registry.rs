@@ -1,0 +1,193 @@
+//! The series registry: series id → encoded label set, in sled, 256 series per key.
+//!
+//! sled costs a few hundred bytes per key on disk, more than a label set, so ids are grouped
+//! in blocks of 256 consecutive ids (new ids are allocated sequentially, so a batch of new
+//! series touches few blocks), each block zstd-compressed — label sets of neighbouring
+//! series share most of their bytes. Decompressed blocks are cached (bounded, FIFO).
+
+use crate::codec::varint::{put_uvarint, Reader};
+use parking_lot::Mutex;
+use roaring::RoaringBitmap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io;
+use std::sync::Arc;
+
+const BLOCK_BITS: u32 = 8;
+const MAX_BLOCK_BYTES: usize = 64 << 20;
+
+type Block = BTreeMap<u32, Vec<u8>>;
+/// Cached blocks and their insertion order (for FIFO eviction).
+type Cache = (HashMap<u32, Arc<Block>>, VecDeque<u32>);
+
+pub struct Registry {
+    tree: sled::Tree,
+    cache: Mutex<Cache>,
+    cache_blocks: usize,
+    /// Serialises read-modify-write of blocks.
+    write: Mutex<()>,
+}
+
+fn storage(e: sled::Error) -> io::Error {
+    io::Error::other(e)
+}
+
+fn block_of(sid: u32) -> u32 {
+    sid >> BLOCK_BITS
+}
+
+fn encode(block: &Block) -> io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    for (sid, enc) in block {
+        put_uvarint(&mut raw, u64::from(*sid));
+        put_uvarint(&mut raw, enc.len() as u64);
+        raw.extend_from_slice(enc);
+    }
+    zstd::bulk::compress(&raw, 3)
+}
+
+fn decode(data: &[u8]) -> io::Result<Block> {
+    let raw = zstd::bulk::decompress(data, MAX_BLOCK_BYTES)?;
+    let mut r = Reader::new(&raw);
+    let mut block = Block::new();
+    while !r.is_empty() {
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "corrupt series registry block");
+        let sid = u32::try_from(r.uvarint().ok_or_else(bad)?).map_err(|_| bad())?;
+        let enc = r.len_prefixed().ok_or_else(bad)?;
+        block.insert(sid, enc.to_vec());
+    }
+    Ok(block)
+}
+
+impl Registry {
+    pub fn new(tree: sled::Tree, cache_blocks: usize) -> Self {
+        Registry {
+            tree,
+            cache: Mutex::new((HashMap::new(), VecDeque::new())),
+            cache_blocks: cache_blocks.max(4),
+            write: Mutex::new(()),
+        }
+    }
+
+    fn load(&self, b: u32) -> io::Result<Arc<Block>> {
+        if let Some(x) = self.cache.lock().0.get(&b) {
+            return Ok(x.clone());
+        }
+        let block = match self.tree.get(b.to_be_bytes()).map_err(storage)? {
+            Some(v) => decode(&v)?,
+            None => Block::new(),
+        };
+        let block = Arc::new(block);
+        self.remember(b, block.clone());
+        Ok(block)
+    }
+
+    fn remember(&self, b: u32, block: Arc<Block>) {
+        let mut c = self.cache.lock();
+        if c.0.insert(b, block).is_none() {
+            c.1.push_back(b);
+        }
+        while c.1.len() > self.cache_blocks {
+            if let Some(old) = c.1.pop_front() {
+                c.0.remove(&old);
+            }
+        }
+    }
+
+    pub fn get(&self, sid: u32) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.load(block_of(sid))?.get(&sid).cloned())
+    }
+
+    fn modify(
+        &self,
+        sids: impl IntoIterator<Item = u32>,
+        mut f: impl FnMut(&mut Block, u32),
+    ) -> io::Result<()> {
+        let _w = self.write.lock();
+        let mut by_block: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for sid in sids {
+            by_block.entry(block_of(sid)).or_default().push(sid);
+        }
+        let mut batch = sled::Batch::default();
+        let mut updated = Vec::new();
+        for (b, sids) in by_block {
+            let mut block = (*self.load(b)?).clone();
+            for sid in sids {
+                f(&mut block, sid);
+            }
+            if block.is_empty() {
+                batch.remove(&b.to_be_bytes());
+            } else {
+                batch.insert(&b.to_be_bytes(), encode(&block)?);
+            }
+            updated.push((b, Arc::new(block)));
+        }
+        self.tree.apply_batch(batch).map_err(storage)?;
+        for (b, block) in updated {
+            self.remember(b, block);
+        }
+        Ok(())
+    }
+
+    /// Stores (or overwrites) label sets.
+    pub fn put(&self, entries: &[(u32, &[u8])]) -> io::Result<()> {
+        let map: HashMap<u32, &[u8]> = entries.iter().copied().collect();
+        self.modify(entries.iter().map(|e| e.0), |block, sid| {
+            block.insert(sid, map[&sid].to_vec());
+        })
+    }
+
+    pub fn remove(&self, sids: &RoaringBitmap) -> io::Result<()> {
+        self.modify(sids.iter(), |block, sid| {
+            block.remove(&sid);
+        })
+    }
+
+    /// Every registered id (reads every block).
+    pub fn all_sids(&self) -> io::Result<RoaringBitmap> {
+        let mut bm = RoaringBitmap::new();
+        for kv in self.tree.iter() {
+            let (_, v) = kv.map_err(storage)?;
+            bm.extend(decode(&v)?.keys().copied());
+        }
+        Ok(bm)
+    }
+
+    /// One past the highest registered id (1 when empty).
+    pub fn next_sid(&self) -> io::Result<u32> {
+        Ok(match self.tree.last().map_err(storage)? {
+            Some((_, v)) => decode(&v)?
+                .keys()
+                .next_back()
+                .map_or(1, |s| s.saturating_add(1)),
+            None => 1,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn put_get_remove_across_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        let r = Registry::new(db.open_tree("series").unwrap(), 2);
+        let labels: Vec<(u32, Vec<u8>)> = (1..1000u32)
+            .map(|i| (i, format!("series-{i}").into_bytes()))
+            .collect();
+        let entries: Vec<(u32, &[u8])> = labels.iter().map(|(s, l)| (*s, l.as_slice())).collect();
+        r.put(&entries[..500]).unwrap();
+        r.put(&entries[500..]).unwrap();
+        assert_eq!(r.get(700).unwrap(), Some(b"series-700".to_vec()));
+        assert_eq!(r.get(5000).unwrap(), None);
+        assert_eq!(r.next_sid().unwrap(), 1000);
+        let mut gone = RoaringBitmap::new();
+        gone.insert_range(1..=998);
+        r.remove(&gone).unwrap();
+        assert_eq!(r.all_sids().unwrap().iter().collect::<Vec<_>>(), vec![999]);
+        let fresh = Registry::new(db.open_tree("series").unwrap(), 2);
+        assert_eq!(fresh.get(999).unwrap(), Some(b"series-999".to_vec()));
+        assert_eq!(fresh.next_sid().unwrap(), 1000);
+    }
+}
