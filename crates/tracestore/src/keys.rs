@@ -81,6 +81,60 @@ pub fn index_key_tail(key: &[u8]) -> Option<(u64, u64)> {
     Some((start, block))
 }
 
+/// Whether postings of a term kind carry span durations (the first term of every search
+/// is a service or operation term, and only it filters by duration).
+fn postings_have_durations(kind: u8) -> bool {
+    kind == TERM_SERVICE || kind == TERM_OPERATION
+}
+
+/// Postings of one term in one block: positions as deltas, starts as µs zigzag deltas
+/// from the previous one, and (service and operation terms) the longest duration in µs.
+pub fn encode_postings(kind: u8, block_start: u64, list: &[(usize, u64, u64)]) -> Vec<u8> {
+    use crate::varint::{put_i64, put_u64};
+    let mut v = Vec::with_capacity(1 + list.len() * 4);
+    put_u64(&mut v, list.len() as u64);
+    let (mut prev_pos, mut prev_us) = (0u64, 0i64);
+    for &(position, start, dur_us) in list {
+        put_u64(&mut v, (position as u64).wrapping_sub(prev_pos));
+        let us = (start.saturating_sub(block_start) / 1000) as i64;
+        put_i64(&mut v, us.wrapping_sub(prev_us));
+        if postings_have_durations(kind) {
+            put_u64(&mut v, dur_us);
+        }
+        prev_pos = position as u64;
+        prev_us = us;
+    }
+    v
+}
+
+/// Postings written by [`encode_postings`]: `(position, start ns, longest duration µs)`,
+/// the duration `u64::MAX` where the term kind does not keep it.
+pub fn decode_postings(
+    kind: u8,
+    block_start: u64,
+    v: &[u8],
+) -> Result<Vec<(u32, u64, u64)>, crate::error::StoreError> {
+    let mut r = crate::varint::Reader::new(v);
+    let n = r.count()?;
+    let mut out = Vec::with_capacity(n);
+    let (mut pos, mut us) = (0u64, 0i64);
+    for _ in 0..n {
+        pos = pos.wrapping_add(r.u64()?);
+        us = us.wrapping_add(r.i64()?);
+        let dur = if postings_have_durations(kind) {
+            r.u64()?
+        } else {
+            u64::MAX
+        };
+        out.push((
+            pos as u32,
+            block_start.wrapping_add((us as u64).wrapping_mul(1000)),
+            dur,
+        ));
+    }
+    Ok(out)
+}
+
 pub fn deps_key(hour: u32, parent: &str, child: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(6 + parent.len() + child.len());
     k.extend_from_slice(&hour.to_be_bytes());
@@ -116,6 +170,26 @@ mod tests {
         term_prefix_into(&mut buf, TERM_OPERATION, &["svc", "GET /"]);
         assert_eq!(buf, p);
         assert_eq!(span_key_parts(&span_key(&[3; 16], 7, 8)), Some((7, 8)));
+    }
+
+    #[test]
+    fn postings_round_trip() {
+        let list = [
+            (0usize, 5_000_000u64, 7u64),
+            (3, 2_000_000, 9),
+            (200, 9_999_000, 0),
+        ];
+        for kind in [TERM_SERVICE, TERM_ATTRIBUTE] {
+            let back =
+                decode_postings(kind, 1_000_000, &encode_postings(kind, 1_000_000, &list)).unwrap();
+            let want_dur = |d: u64| if kind == TERM_SERVICE { d } else { u64::MAX };
+            let want: Vec<_> = list
+                .iter()
+                .map(|&(p, s, d)| (p as u32, s, want_dur(d)))
+                .collect();
+            assert_eq!(back, want);
+        }
+        assert!(decode_postings(TERM_SERVICE, 0, &[5, 1]).is_err());
     }
 
     #[test]

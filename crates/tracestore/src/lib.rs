@@ -32,6 +32,7 @@ mod store;
 mod trace;
 mod value;
 mod varint;
+mod vlog;
 mod write;
 
 pub use catalog::TagScope;

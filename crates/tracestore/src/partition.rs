@@ -18,7 +18,9 @@ pub struct Partition {
     pub dir: PathBuf,
     pub db: sled::Db,
     pub spans: sled::Tree,
+    /// Block sequence → (block start, place in the value log).
     pub blocks: sled::Tree,
+    pub vlog: crate::vlog::ValueLog,
     pub index: sled::Tree,
     /// Sequence number of the next block written.
     pub next_block: AtomicU64,
@@ -29,6 +31,38 @@ pub struct Partition {
     pub dict: RwLock<Dict>,
     /// Catalog entries already persisted in this partition, and values counted per tag.
     pub catalog_state: Mutex<CatalogState>,
+}
+
+/// A `blocks` tree value: block start, value-log offset and record length.
+pub fn block_pointer(start_ns: u64, offset: u64, len: u32) -> Vec<u8> {
+    let mut v = Vec::with_capacity(20);
+    v.extend_from_slice(&start_ns.to_be_bytes());
+    v.extend_from_slice(&offset.to_be_bytes());
+    v.extend_from_slice(&len.to_be_bytes());
+    v
+}
+
+/// An `index` tree value: where the postings are in the value log.
+pub fn vlog_pointer(offset: u64, len: u32) -> Vec<u8> {
+    let mut v = Vec::with_capacity(12);
+    v.extend_from_slice(&offset.to_be_bytes());
+    v.extend_from_slice(&len.to_be_bytes());
+    v
+}
+
+fn parse_vlog_pointer(v: &[u8]) -> Option<(u64, u32)> {
+    Some((
+        u64::from_be_bytes(v.get(..8)?.try_into().ok()?),
+        u32::from_be_bytes(v.get(8..12)?.try_into().ok()?),
+    ))
+}
+
+fn parse_block_pointer(v: &[u8]) -> Option<(u64, u64, u32)> {
+    Some((
+        u64::from_be_bytes(v.get(..8)?.try_into().ok()?),
+        u64::from_be_bytes(v.get(8..16)?.try_into().ok()?),
+        u32::from_be_bytes(v.get(16..20)?.try_into().ok()?),
+    ))
 }
 
 /// A trace id with the spans of one of its chunks.
@@ -86,6 +120,7 @@ impl Partition {
             .open()?;
         let spans = db.open_tree("spans")?;
         let blocks = db.open_tree("blocks")?;
+        let vlog = crate::vlog::ValueLog::open(&dir)?;
         let next_block = match blocks.last()? {
             Some((k, _)) => {
                 u64::from_be_bytes(
@@ -117,6 +152,7 @@ impl Partition {
             db,
             spans,
             blocks,
+            vlog,
             index,
             next_block: AtomicU64::new(next_block),
             dict_tree,
@@ -137,11 +173,10 @@ impl Partition {
         let Some(v) = self.blocks.get(seq.to_be_bytes())? else {
             return Ok(None);
         };
-        if v.len() < 8 {
-            return Err(StoreError::Corrupt("block value".into()));
-        }
-        let start = u64::from_be_bytes(v[..8].try_into().expect("8 bytes"));
-        Block::decode(&v[8..], start).map(Some)
+        let Some((start, offset, len)) = parse_block_pointer(&v) else {
+            return Err(StoreError::Corrupt("block pointer".into()));
+        };
+        Block::decode(&self.vlog.read(offset, len)?, start).map(Some)
     }
 
     /// The chunk of a trace at `position` in block `seq`, decoded.
@@ -210,12 +245,12 @@ impl Partition {
             let Some((block_start, block)) = keys::index_key_tail(&k) else {
                 continue;
             };
-            let mut r = crate::varint::Reader::new(&v);
-            let n = r.count()?;
-            for _ in 0..n {
-                let position = r.u64()? as u32;
-                let start = block_start.wrapping_add(r.u64()?.saturating_mul(1000));
-                let dur_us = r.u64()?;
+            let (offset, len) = parse_vlog_pointer(&v)
+                .ok_or_else(|| StoreError::Corrupt("postings pointer".into()))?;
+            let postings = self.vlog.read(offset, len)?;
+            for (position, start, dur_us) in
+                keys::decode_postings(prefix[0], block_start, &postings)?
+            {
                 // Starts are kept in µs (rounded down): allow that much slack at the low end.
                 if start.saturating_add(1000) >= start_ns && start <= end_ns {
                     out.push(Posting {

@@ -226,25 +226,33 @@ fn write_partition(
              zstd: &mut Option<zstd::bulk::Compressor<'static>>| {
                 let seq = partition.next_block.fetch_add(1, Ordering::Relaxed);
                 let block_start = block.start_ns;
-                let mut value = block_start.to_be_bytes().to_vec();
-                value.extend_from_slice(&block.finish(zstd));
-                blocks_batch.insert(&seq.to_be_bytes(), value);
-                for (prefix, list) in postings.drain() {
-                    let mut v = Vec::with_capacity(1 + list.len() * 6);
-                    crate::varint::put_u64(&mut v, list.len() as u64);
-                    for (position, start, dur_us) in list {
-                        crate::varint::put_u64(&mut v, position as u64);
-                        crate::varint::put_u64(&mut v, start.saturating_sub(block_start) / 1000);
-                        crate::varint::put_u64(&mut v, dur_us);
-                    }
-                    index_batch.insert(keys::index_key(&prefix, block_start, seq), v);
+                let (offset, len) = partition.vlog.append(&block.finish(zstd))?;
+                blocks_batch.insert(
+                    &seq.to_be_bytes(),
+                    crate::partition::block_pointer(block_start, offset, len),
+                );
+                // Postings go to the value log too; the index keeps where they are.
+                let (prefixes, records): (Vec<Vec<u8>>, Vec<Vec<u8>>) = postings
+                    .drain()
+                    .map(|(prefix, list)| {
+                        let v = keys::encode_postings(prefix[0], block_start, &list);
+                        (prefix, v)
+                    })
+                    .unzip();
+                for (prefix, (offset, len)) in
+                    prefixes.iter().zip(partition.vlog.append_many(&records)?)
+                {
+                    index_batch.insert(
+                        keys::index_key(prefix, block_start, seq),
+                        crate::partition::vlog_pointer(offset, len),
+                    );
                 }
-                seq
+                Ok::<u64, StoreError>(seq)
             };
         let mut pending_keys: Vec<([u8; 16], u64, usize)> = Vec::new();
         for (trace_id, base, spans) in &ordered {
             if block.as_ref().is_some_and(|b| !b.has_room(*base)) {
-                let seq = flush_block(block.take().expect("checked"), &mut postings, &mut zstd);
+                let seq = flush_block(block.take().expect("checked"), &mut postings, &mut zstd)?;
                 for (id, start, position) in pending_keys.drain(..) {
                     spans_batch.insert(
                         keys::span_key(&id, start, seq),
@@ -325,7 +333,7 @@ fn write_partition(
             }
         }
         if let Some(b) = block.take() {
-            let seq = flush_block(b, &mut postings, &mut zstd);
+            let seq = flush_block(b, &mut postings, &mut zstd)?;
             for (id, start, position) in pending_keys.drain(..) {
                 spans_batch.insert(
                     keys::span_key(&id, start, seq),
@@ -348,6 +356,8 @@ fn write_partition(
         }
         partition.catalog.apply_batch(batch)?;
     }
+    // The blocks first, durable, then the pointers to them (flushed by the caller).
+    partition.vlog.sync()?;
     partition.blocks.apply_batch(blocks_batch)?;
     partition.spans.apply_batch(spans_batch)?;
     partition.index.apply_batch(index_batch)?;
