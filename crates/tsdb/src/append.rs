@@ -9,6 +9,10 @@ use pharos_model::{Exemplar, MetricMetadata, Sample};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
+/// Bytes of series registered in memory but not yet in sled beyond which an append writes
+/// them out itself (normally the flush does).
+const PENDING_INDEX_BYTES: usize = 32 << 20;
+
 /// One series of an append batch. Labels may come in any order; empty values are dropped.
 pub struct SeriesRow<'a> {
     pub labels: &'a [(&'a str, &'a str)],
@@ -209,7 +213,15 @@ impl Tsdb {
                 last_seq = self.wal.append(&payload);
             }
         }
-        self.index.register(&new_series)?;
+        let pending = if new_series.is_empty() {
+            0
+        } else {
+            self.index.register(&new_series)?
+        };
+        if pending > PENDING_INDEX_BYTES {
+            // Bound the in-memory part of the index: write it out now (one batch).
+            self.index.persist()?;
+        }
         if !exemplar_rows.is_empty() {
             self.index
                 .put_exemplars(&exemplar_rows, self.config.metrics.max_exemplars_per_series)?;

@@ -15,7 +15,12 @@ impl Tsdb {
         let (items, idle, wal_id) = {
             let _gate = self.gate.write();
             let wal_id = self.wal.rotate()?;
-            let (items, idle) = self.head.drain();
+            // Series idle for a whole flush interval leave the head (at most two intervals).
+            let evict = self.last_eviction.lock().elapsed() >= self.config.metrics.flush_interval;
+            if evict {
+                *self.last_eviction.lock() = std::time::Instant::now();
+            }
+            let (items, idle) = self.head.drain(evict);
             let items = Arc::new(items);
             *self.flushing.write() = Some(items.clone());
             (items, idle, wal_id)
@@ -36,6 +41,7 @@ impl Tsdb {
         }
         *self.flushing.write() = None;
         result?;
+        self.index.persist()?;
         self.index.flush()?;
         self.wal.truncate_before(wal_id)?;
         let samples: usize = items

@@ -333,10 +333,10 @@ impl Head {
         }
     }
 
-    /// Takes every series' samples out for a flush. Series not appended to since the previous
-    /// drain are deactivated and returned in the second list (their hashes must be forgotten
-    /// by the caller).
-    pub fn drain(&self) -> (Vec<FlushItem>, Vec<u32>) {
+    /// Takes every series' samples out for a flush. When `evict` is set, series not appended
+    /// to since the previous evicting drain are deactivated and returned in the second list
+    /// (their hashes must be forgotten by the caller).
+    pub fn drain(&self, evict: bool) -> (Vec<FlushItem>, Vec<u32>) {
         let mut items = Vec::new();
         let mut idle = Vec::new();
         for shard in &self.series {
@@ -378,6 +378,9 @@ impl Head {
                             ooo: Vec::new(),
                         });
                     }
+                }
+                if !evict {
+                    return true;
                 }
                 let keep = s.touched;
                 s.touched = false;
@@ -447,7 +450,7 @@ mod tests {
             out,
             vec![s(1000, 1.0), s(1500, 1.5), s(2000, 9.0), s(day + 5, 3.0)]
         );
-        let (items, idle) = head.drain();
+        let (items, idle) = head.drain(true);
         assert!(idle.is_empty());
         let days: Vec<_> = items.iter().map(|i| (i.day, i.sid)).collect();
         assert_eq!(days, vec![(0, 1), (1, 1)]);
@@ -457,9 +460,9 @@ mod tests {
         );
         // The newest sample is remembered after the drain: a retry is still a duplicate.
         assert_eq!(head.append_now(1, &[s(day + 5, 3.0)]), 0);
-        let (items, _) = head.drain();
+        let (items, _) = head.drain(true);
         assert!(items.is_empty());
-        let (_, idle) = head.drain();
+        let (_, idle) = head.drain(true);
         assert_eq!(idle, vec![1]);
         assert_eq!(head.active_series(), 0);
     }

@@ -28,6 +28,11 @@ pub struct Index {
     by_hash: sled::Tree,
     postings: sled::Tree,
     postings_lock: parking_lot::Mutex<()>,
+    /// Series registered since the last [`Index::persist`]: kept in memory and written to
+    /// sled in one batch per flush (their definitions are in the WAL until then). Writing
+    /// per request rewrote the common postings bitmaps on every request and left sled's
+    /// log full of garbage (~2 KB per series on a churning workload).
+    pending: parking_lot::RwLock<Pending>,
     exemplars: sled::Tree,
     metadata: sled::Tree,
 }
@@ -50,6 +55,15 @@ fn storage(e: sled::Error) -> std::io::Error {
 
 pub type Result<T> = std::io::Result<T>;
 
+#[derive(Default)]
+struct Pending {
+    series: std::collections::HashMap<u32, (u128, Vec<u8>)>,
+    by_hash: std::collections::HashMap<u128, u32>,
+    /// name → value → ids.
+    postings: BTreeMap<String, BTreeMap<String, RoaringBitmap>>,
+    bytes: usize,
+}
+
 /// The sled settings of the index (a copy for snapshots must use the same ones: sled refuses
 /// to reopen a database with another segment size).
 pub fn sled_config(dir: &std::path::Path, cache_bytes: u64) -> sled::Config {
@@ -71,6 +85,7 @@ impl Index {
             by_hash: tree("by_hash")?,
             postings: tree("postings")?,
             postings_lock: parking_lot::Mutex::new(()),
+            pending: parking_lot::RwLock::new(Pending::default()),
             exemplars: tree("exemplars")?,
             metadata: tree("metadata")?,
             db,
@@ -79,10 +94,20 @@ impl Index {
 
     /// One past the highest series id ever registered.
     pub fn next_sid(&self) -> Result<u32> {
-        self.series.next_sid()
+        let pending = self
+            .pending
+            .read()
+            .series
+            .keys()
+            .max()
+            .map_or(0, |m| m.saturating_add(1));
+        Ok(self.series.next_sid()?.max(pending))
     }
 
     pub fn lookup_hash(&self, hash: u128) -> Result<Option<u32>> {
+        if let Some(sid) = self.pending.read().by_hash.get(&hash) {
+            return Ok(Some(*sid));
+        }
         Ok(self
             .by_hash
             .get(hash.to_be_bytes())
@@ -91,6 +116,9 @@ impl Index {
     }
 
     pub fn series_bytes(&self, sid: u32) -> Result<Option<Vec<u8>>> {
+        if let Some((_, enc)) = self.pending.read().series.get(&sid) {
+            return Ok(Some(enc.clone()));
+        }
         self.series.get(sid)
     }
 
@@ -98,31 +126,81 @@ impl Index {
         Ok(self.series_bytes(sid)?.and_then(|b| decode_labels(&b)))
     }
 
-    /// Registers series (id, hash, encoded labels); idempotent.
-    pub fn register(&self, new: &[(u32, u128, Vec<u8>)]) -> Result<()> {
-        if new.is_empty() {
-            return Ok(());
-        }
-        let mut h = sled::Batch::default();
-        let mut add: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
+    /// Registers series (id, hash, encoded labels) in memory; [`Index::persist`] writes them.
+    /// Returns the bytes now pending.
+    pub fn register(&self, new: &[(u32, u128, Vec<u8>)]) -> Result<usize> {
+        let mut p = self.pending.write();
         for (sid, hash, enc) in new {
-            h.insert(&hash.to_be_bytes(), &sid_key(*sid));
             let labels =
                 decode_labels(enc).ok_or_else(|| std::io::Error::other("bad label encoding"))?;
             for l in labels.iter() {
-                add.entry(posting_key(&l.name, &l.value))
+                p.postings
+                    .entry(l.name.clone())
+                    .or_default()
+                    .entry(l.value.clone())
                     .or_default()
                     .insert(*sid);
             }
+            p.by_hash.insert(*hash, *sid);
+            p.bytes += enc.len() * 3 + 64;
+            p.series.insert(*sid, (*hash, enc.clone()));
         }
-        let entries: Vec<(u32, &[u8])> = new
+        Ok(p.bytes)
+    }
+
+    /// Writes the pending series to sled in one batch per tree.
+    pub fn persist(&self) -> Result<()> {
+        let snapshot: Vec<(u32, u128, Vec<u8>)> = {
+            let p = self.pending.read();
+            if p.series.is_empty() {
+                return Ok(());
+            }
+            p.series
+                .iter()
+                .map(|(sid, (h, enc))| (*sid, *h, enc.clone()))
+                .collect()
+        };
+        let mut h = sled::Batch::default();
+        let mut add: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
+        for (sid, hash, enc) in &snapshot {
+            h.insert(&hash.to_be_bytes(), &sid_key(*sid));
+            if let Some(labels) = decode_labels(enc) {
+                for l in labels.iter() {
+                    add.entry(posting_key(&l.name, &l.value))
+                        .or_default()
+                        .insert(*sid);
+                }
+            }
+        }
+        let entries: Vec<(u32, &[u8])> = snapshot
             .iter()
             .map(|(sid, _, enc)| (*sid, enc.as_slice()))
             .collect();
         self.series.put(&entries)?;
         self.update_postings(add, |bm, ids| *bm |= ids)?;
-        // by_hash last: a series is only found by hash once its labels and postings exist.
         self.by_hash.apply_batch(h).map_err(storage)?;
+        // Drop from pending what was written (more may have been registered meanwhile).
+        let mut p = self.pending.write();
+        for (sid, hash, enc) in &snapshot {
+            p.series.remove(sid);
+            p.by_hash.remove(hash);
+            p.bytes = p.bytes.saturating_sub(enc.len() * 3 + 64);
+            if let Some(labels) = decode_labels(enc) {
+                for l in labels.iter() {
+                    if let Some(values) = p.postings.get_mut(&l.name) {
+                        if let Some(bm) = values.get_mut(&l.value) {
+                            bm.remove(*sid);
+                            if bm.is_empty() {
+                                values.remove(&l.value);
+                            }
+                        }
+                        if values.is_empty() {
+                            p.postings.remove(&l.name);
+                        }
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -153,6 +231,7 @@ impl Index {
 
     /// Removes series from every tree (retention of series with no data left).
     pub fn unregister(&self, sids: &RoaringBitmap) -> Result<u64> {
+        self.persist()?;
         let mut n = 0;
         let mut remove: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
         for sid in sids {
@@ -185,19 +264,31 @@ impl Index {
 
     /// Every registered series id.
     pub fn all_sids(&self) -> Result<RoaringBitmap> {
-        self.series.all_sids()
+        let mut bm = self.series.all_sids()?;
+        bm.extend(self.pending.read().series.keys().copied());
+        Ok(bm)
     }
 
     /// Ids of series with label `name` = `value`.
     pub fn postings(&self, name: &str, value: &str) -> Result<RoaringBitmap> {
-        match self
+        let mut bm = match self
             .postings
             .get(posting_key(name, value))
             .map_err(storage)?
         {
-            Some(v) => Ok(RoaringBitmap::deserialize_from(v.as_ref())?),
-            None => Ok(RoaringBitmap::new()),
+            Some(v) => RoaringBitmap::deserialize_from(v.as_ref())?,
+            None => RoaringBitmap::new(),
+        };
+        if let Some(p) = self
+            .pending
+            .read()
+            .postings
+            .get(name)
+            .and_then(|v| v.get(value))
+        {
+            bm |= p;
         }
+        Ok(bm)
     }
 
     /// True if a series in `within` has label `name`.
@@ -219,10 +310,27 @@ impl Index {
     fn for_values(&self, name: &str, mut f: impl FnMut(&str, RoaringBitmap) -> bool) -> Result<()> {
         let mut prefix = name.as_bytes().to_vec();
         prefix.push(SEP);
+        // Values only pending (not yet in sled) come after the persisted ones.
+        let mut pending: BTreeMap<String, RoaringBitmap> = self
+            .pending
+            .read()
+            .postings
+            .get(name)
+            .cloned()
+            .unwrap_or_default();
         for kv in self.postings.scan_prefix(&prefix) {
             let (k, v) = kv.map_err(storage)?;
             let value = std::str::from_utf8(&k[prefix.len()..]).unwrap_or("");
-            if !f(value, RoaringBitmap::deserialize_from(v.as_ref())?) {
+            let mut bm = RoaringBitmap::deserialize_from(v.as_ref())?;
+            if let Some(p) = pending.remove(value) {
+                bm |= p;
+            }
+            if !f(value, bm) {
+                return Ok(());
+            }
+        }
+        for (value, bm) in pending {
+            if !f(&value, bm) {
                 break;
             }
         }
@@ -300,6 +408,7 @@ impl Index {
             from = name.to_vec();
             from.extend_from_slice(&[SEP, SEP]);
         }
+        out.extend(self.pending.read().postings.keys().cloned());
         Ok(out)
     }
 

@@ -92,6 +92,7 @@ pub struct Tsdb {
     /// The samples a running flush took from the head, readable until their segment is in.
     flushing: RwLock<Option<Arc<Vec<FlushItem>>>>,
     flush_lock: Mutex<()>,
+    last_eviction: Mutex<Instant>,
     next_sid: AtomicU32,
     series_total: AtomicU64,
     new_series: RateLimiter,
@@ -140,11 +141,12 @@ impl Tsdb {
             gate: RwLock::new(()),
             flushing: RwLock::new(None),
             flush_lock: Mutex::new(()),
+            last_eviction: Mutex::new(Instant::now()),
             next_sid: AtomicU32::new(next_sid),
             series_total: AtomicU64::new(series_total),
             new_series: RateLimiter::new(m.max_new_series_per_minute),
             head_limit: percent(budget, m.head_memory_percent).max(1 << 20) as usize,
-            last_append: AtomicI64::new(0),
+            last_append: AtomicI64::new(now_ms()),
             closed: AtomicBool::new(false),
             wake: (Mutex::new(false), Condvar::new()),
             background: Mutex::new(None),
@@ -214,6 +216,7 @@ impl Tsdb {
             })?;
             records += n;
             self.index.register(&pending_series)?;
+            self.index.persist()?;
             pending_series.clear();
             self.index
                 .put_exemplars(&exemplars, self.config.metrics.max_exemplars_per_series)?;
@@ -261,6 +264,7 @@ impl Tsdb {
             let _ = h.join();
         }
         self.flush()?;
+        self.index.persist()?;
         self.index.flush()?;
         tracing::info!(dir = %self.dir.display(), "metrics store closed");
         Ok(())
