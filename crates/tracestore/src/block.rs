@@ -155,4 +155,23 @@ mod tests {
         assert!(Block::decode(&bytes[..bytes.len() / 2], 1_000).is_err());
         assert!(Block::decode(&[9, 1, 2], 0).is_err());
     }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for len in 0..2_000usize {
+            let bytes: Vec<u8> = (0..len % 300)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            let _ = crate::fuzz_decode_block(&bytes);
+            let mut raw = vec![0u8];
+            raw.extend_from_slice(&bytes);
+            let _ = crate::fuzz_decode_block(&raw);
+        }
+    }
 }

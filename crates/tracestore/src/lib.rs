@@ -51,3 +51,20 @@ pub use write::{RejectReason, WriteOutcome};
 pub use opentelemetry_proto;
 /// Re-export of the protobuf runtime, for callers that encode OTLP bodies.
 pub use prost;
+
+/// Decodes `bytes` as a stored block and each of its span chunks against an empty
+/// dictionary, returning how many chunks decoded. For fuzzing the on-disk decoders
+/// (`crates/tracestore/fuzz`): any input must give a result or an error, never a panic.
+pub fn fuzz_decode_block(bytes: &[u8]) -> usize {
+    let Ok(block) = block::Block::decode(bytes, 0) else {
+        return 0;
+    };
+    let dict = dict::Dict::default();
+    (0..block.traces.len())
+        .filter(|&i| {
+            block
+                .chunk(i)
+                .is_some_and(|(t, c)| chunk::decode(&dict, &t.trace_id, t.start_ns, c).is_ok())
+        })
+        .count()
+}
