@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 /// Bytes of series registered in memory but not yet in sled beyond which an append writes
 /// them out itself (normally the flush does).
-const PENDING_INDEX_BYTES: usize = 32 << 20;
+const PENDING_INDEX_BYTES: usize = 16 << 20;
 
 /// One series of an append batch. Labels may come in any order; empty values are dropped.
 pub struct SeriesRow<'a> {

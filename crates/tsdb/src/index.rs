@@ -55,6 +55,12 @@ fn storage(e: sled::Error) -> std::io::Error {
 
 pub type Result<T> = std::io::Result<T>;
 
+/// Estimated memory of one pending series: its labels twice (series map, postings keys)
+/// and a map entry with a one-element bitmap per label.
+fn pending_cost(enc: &[u8], labels: usize) -> usize {
+    2 * enc.len() + labels * 160 + 96
+}
+
 #[derive(Default)]
 struct Pending {
     series: std::collections::HashMap<u32, (u128, Vec<u8>)>,
@@ -142,10 +148,15 @@ impl Index {
                     .insert(*sid);
             }
             p.by_hash.insert(*hash, *sid);
-            p.bytes += enc.len() * 3 + 64;
+            p.bytes += pending_cost(enc, labels.len());
             p.series.insert(*sid, (*hash, enc.clone()));
         }
         Ok(p.bytes)
+    }
+
+    /// Estimated bytes of series not yet written to sled.
+    pub fn pending_bytes(&self) -> usize {
+        self.pending.read().bytes
     }
 
     /// Writes the pending series to sled in one batch per tree.
@@ -184,7 +195,8 @@ impl Index {
         for (sid, hash, enc) in &snapshot {
             p.series.remove(sid);
             p.by_hash.remove(hash);
-            p.bytes = p.bytes.saturating_sub(enc.len() * 3 + 64);
+            let n = decode_labels(enc).map_or(0, |l| l.len());
+            p.bytes = p.bytes.saturating_sub(pending_cost(enc, n));
             if let Some(labels) = decode_labels(enc) {
                 for l in labels.iter() {
                     if let Some(values) = p.postings.get_mut(&l.name) {

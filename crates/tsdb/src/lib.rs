@@ -304,6 +304,7 @@ impl Tsdb {
         last_flush: &mut Instant,
         last_retention: &mut Instant,
         last_index_size: &mut Instant,
+        last_persist: &mut Instant,
     ) {
         let interval = self.config.metrics.flush_interval;
         let has_data = self.head.data_bytes() > 0;
@@ -318,6 +319,13 @@ impl Tsdb {
                 tracing::error!(error = %e, "metrics head flush failed; will retry");
             }
             *last_flush = Instant::now();
+        }
+        // New series reach sled at least every few seconds, in one batch.
+        if self.index.pending_bytes() > 0 && last_persist.elapsed() >= Duration::from_secs(10) {
+            if let Err(e) = self.index.persist() {
+                tracing::error!(error = %e, "writing new series to the index failed; will retry");
+            }
+            *last_persist = Instant::now();
         }
         // Merge while nothing else is pressing; one merge per tick keeps flushes timely.
         let quiet = if idle {
@@ -359,12 +367,18 @@ fn background(db: std::sync::Weak<Tsdb>) {
     let mut last_flush = Instant::now();
     let mut last_retention = Instant::now() - Duration::from_secs(86_400);
     let mut last_index_size = Instant::now() - Duration::from_secs(86_400);
+    let mut last_persist = Instant::now();
     loop {
         let Some(db) = db.upgrade() else { return };
         if db.closed.load(Ordering::SeqCst) {
             return;
         }
-        db.background_tick(&mut last_flush, &mut last_retention, &mut last_index_size);
+        db.background_tick(
+            &mut last_flush,
+            &mut last_retention,
+            &mut last_index_size,
+            &mut last_persist,
+        );
         let (lock, cv) = &db.wake;
         let mut woken = lock.lock();
         if !*woken {
