@@ -1,11 +1,8 @@
 //! Key layouts of a partition's trees, all big-endian so byte order is time order.
 //!
 //! - `blocks`:  block sequence (8)  →  block start ns (8) · compressed block of chunks
-//! - `spans`:   trace-id bucket (the id's first 12 bits, 2 bytes)  →  the bucket's trace
-//!   entries sorted by trace id, then start, then block: (trace id, start ns, block,
-//!   position of the chunk in the block); one trace is one contiguous run of entries.
-//!   sled spends ~250 bytes of disk per key whatever its size, so 4,096 buckets hold the
-//!   trace keys instead of one sled key per trace
+//! - `spans`:   trace id (16) · chunk start ns (8) · block sequence (8)  →  position of
+//!   the trace's chunk in the block (varint); one trace is one contiguous key range
 //! - `index`:   term kind (1) · term length (2) · term · block start ns (8) · block
 //!   sequence (8)  →  postings of that block: (position, start µs delta, longest span
 //!   duration µs) per trace, so time and duration filters need no span data
@@ -17,50 +14,19 @@ pub const TERM_SERVICE: u8 = b's';
 pub const TERM_OPERATION: u8 = b'o';
 pub const TERM_ATTRIBUTE: u8 = b'a';
 
-/// The `spans` tree key of a trace: the first 12 bits of its id.
-pub fn trace_bucket(trace_id: &[u8; 16]) -> [u8; 2] {
-    ((u16::from(trace_id[0]) << 4) | u16::from(trace_id[1] >> 4)).to_be_bytes()
+pub fn span_key(trace_id: &[u8; 16], start_ns: u64, block: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(32);
+    k.extend_from_slice(trace_id);
+    k.extend_from_slice(&start_ns.to_be_bytes());
+    k.extend_from_slice(&block.to_be_bytes());
+    k
 }
 
-/// Where one chunk of a trace is stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct TraceEntry {
-    pub trace_id: [u8; 16],
-    pub start_ns: u64,
-    pub block: u64,
-    pub position: u32,
-}
-
-pub fn encode_trace_entries(entries: &[TraceEntry]) -> Vec<u8> {
-    use crate::varint::put_u64;
-    let mut v = Vec::with_capacity(2 + entries.len() * 28);
-    put_u64(&mut v, entries.len() as u64);
-    for e in entries {
-        v.extend_from_slice(&e.trace_id);
-        v.extend_from_slice(&e.start_ns.to_be_bytes());
-        put_u64(&mut v, e.block);
-        put_u64(&mut v, u64::from(e.position));
-    }
-    v
-}
-
-pub fn decode_trace_entries(v: &[u8]) -> Result<Vec<TraceEntry>, crate::error::StoreError> {
-    let mut r = crate::varint::Reader::new(v);
-    let n = r.count()?;
-    let mut out = Vec::with_capacity(n.min(v.len() / 26 + 1));
-    for _ in 0..n {
-        let trace_id: [u8; 16] = r.take(16)?.try_into().expect("16 bytes");
-        let start_ns = u64::from_be_bytes(r.take(8)?.try_into().expect("8 bytes"));
-        let block = r.u64()?;
-        let position = r.u32()?;
-        out.push(TraceEntry {
-            trace_id,
-            start_ns,
-            block,
-            position,
-        });
-    }
-    Ok(out)
+/// Start time and block sequence encoded in a span key.
+pub fn span_key_parts(key: &[u8]) -> Option<(u64, u64)> {
+    let start = u64::from_be_bytes(key.get(16..24)?.try_into().ok()?);
+    let block = u64::from_be_bytes(key.get(24..32)?.try_into().ok()?);
+    Some((start, block))
 }
 
 /// [`term_prefix`] into a reused buffer.
@@ -203,24 +169,7 @@ mod tests {
         let mut buf = Vec::new();
         term_prefix_into(&mut buf, TERM_OPERATION, &["svc", "GET /"]);
         assert_eq!(buf, p);
-        let mut id = [0u8; 16];
-        id[0] = 0xab;
-        id[1] = 0xcd;
-        assert_eq!(trace_bucket(&id), [0x0a, 0xbc]);
-        let entries = vec![
-            TraceEntry {
-                trace_id: id,
-                start_ns: 5,
-                block: 300,
-                position: 7
-            };
-            3
-        ];
-        assert_eq!(
-            decode_trace_entries(&encode_trace_entries(&entries)).unwrap(),
-            entries
-        );
-        assert!(decode_trace_entries(&encode_trace_entries(&entries)[..20]).is_err());
+        assert_eq!(span_key_parts(&span_key(&[3; 16], 7, 8)), Some((7, 8)));
     }
 
     #[test]

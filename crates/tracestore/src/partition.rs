@@ -198,16 +198,12 @@ impl Partition {
     /// Every chunk of `trace_id` stored here, decoded.
     pub fn read_trace(&self, trace_id: &[u8; 16]) -> Result<Vec<DecodedGroup>, StoreError> {
         let mut out = Vec::new();
-        let Some(bucket) = self.spans.get(keys::trace_bucket(trace_id))? else {
-            return Ok(out);
-        };
-        let entries = keys::decode_trace_entries(&bucket)?;
-        let first = entries.partition_point(|e| e.trace_id < *trace_id);
-        for e in entries[first..]
-            .iter()
-            .take_while(|e| e.trace_id == *trace_id)
-        {
-            let (seq, position) = (e.block, e.position as usize);
+        for item in self.spans.scan_prefix(trace_id) {
+            let (k, v) = item?;
+            let Some((_, seq)) = keys::span_key_parts(&k) else {
+                continue;
+            };
+            let position = crate::varint::Reader::new(&v).u64()? as usize;
             let decoded = self.block(seq).and_then(|b| match b {
                 Some(b) => self.decode_chunk(&b, position),
                 None => Ok(None),

@@ -190,7 +190,6 @@ fn write_partition(
     edges: &mut Edges,
 ) -> Result<(), StoreError> {
     let mut spans_batch = sled::Batch::default();
-    let mut new_entries: HashMap<[u8; 2], Vec<keys::TraceEntry>> = HashMap::new();
     let mut index_batch = sled::Batch::default();
     let mut blocks_batch = sled::Batch::default();
     let mut new_catalog: Vec<Vec<u8>> = Vec::new();
@@ -254,17 +253,11 @@ fn write_partition(
         for (trace_id, base, spans) in &ordered {
             if block.as_ref().is_some_and(|b| !b.has_room(*base)) {
                 let seq = flush_block(block.take().expect("checked"), &mut postings, &mut zstd)?;
-                for (trace_id, start_ns, position) in pending_keys.drain(..) {
-                    let entry = keys::TraceEntry {
-                        trace_id,
-                        start_ns,
-                        block: seq,
-                        position: position as u32,
-                    };
-                    new_entries
-                        .entry(keys::trace_bucket(&trace_id))
-                        .or_default()
-                        .push(entry);
+                for (id, start, position) in pending_keys.drain(..) {
+                    spans_batch.insert(
+                        keys::span_key(&id, start, seq),
+                        varint_bytes(position as u64),
+                    );
                 }
             }
             let b = block.get_or_insert_with(|| BlockBuilder::new(*base));
@@ -341,17 +334,11 @@ fn write_partition(
         }
         if let Some(b) = block.take() {
             let seq = flush_block(b, &mut postings, &mut zstd)?;
-            for (trace_id, start_ns, position) in pending_keys.drain(..) {
-                let entry = keys::TraceEntry {
-                    trace_id,
-                    start_ns,
-                    block: seq,
-                    position: position as u32,
-                };
-                new_entries
-                    .entry(keys::trace_bucket(&trace_id))
-                    .or_default()
-                    .push(entry);
+            for (id, start, position) in pending_keys.drain(..) {
+                spans_batch.insert(
+                    keys::span_key(&id, start, seq),
+                    varint_bytes(position as u64),
+                );
             }
         }
         let mut dict_batch = sled::Batch::default();
@@ -372,13 +359,6 @@ fn write_partition(
     // The blocks first, durable, then the pointers to them (flushed by the caller).
     partition.vlog.sync()?;
     partition.blocks.apply_batch(blocks_batch)?;
-    for (bucket, mut entries) in new_entries {
-        if let Some(old) = partition.spans.get(bucket)? {
-            entries.extend(keys::decode_trace_entries(&old)?);
-        }
-        entries.sort_unstable();
-        spans_batch.insert(&bucket, keys::encode_trace_entries(&entries));
-    }
     partition.spans.apply_batch(spans_batch)?;
     partition.index.apply_batch(index_batch)?;
     let total = partition.span_count() + span_count;
@@ -387,6 +367,12 @@ fn write_partition(
         .insert(SPAN_COUNT_KEY, &total.to_be_bytes())?;
     crate::metrics::SPANS_WRITTEN.inc_by(span_count);
     Ok(())
+}
+
+fn varint_bytes(v: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2);
+    crate::varint::put_u64(&mut out, v);
+    out
 }
 
 /// Groups one trace's spans by (resource, scope), keeping arrival order.
