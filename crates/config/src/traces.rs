@@ -11,7 +11,8 @@ pub struct TracesConfig {
     /// attributes scan a bounded number of candidate traces instead).
     pub indexed_attributes: Vec<String>,
     /// Length of one time partition (one sled database on disk). Retention drops whole
-    /// partitions, so data lives on disk for up to `retention.traces` + this.
+    /// partitions, so data lives on disk for up to `retention.traces` + this. At least 1h,
+    /// and at most 1,000 partitions per retention period.
     #[serde(with = "humantime_serde")]
     pub partition_duration: Duration,
     /// Page cache shared by the open partitions (sled's cache, split between them).

@@ -116,7 +116,7 @@ impl Partition {
             .path(&dir)
             .cache_capacity(cache_bytes)
             .mode(sled::Mode::LowSpace)
-            .flush_every_ms(Some(1000))
+            .flush_every_ms(None) // every group commit flushes; no background flusher thread per partition
             .open()?;
         let spans = db.open_tree("spans")?;
         let blocks = db.open_tree("blocks")?;

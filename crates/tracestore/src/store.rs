@@ -101,9 +101,14 @@ impl TraceStore {
     pub fn open(dir: &Path, config: &Config) -> Result<Arc<TraceStore>, StoreError> {
         let t = &config.traces;
         let partition_ns = t.partition_duration.as_nanos() as u64;
-        if partition_ns < 60_000_000_000 {
+        if partition_ns < 3_600_000_000_000 {
             return Err(StoreError::Config(
-                "traces.partition_duration must be at least 1m".into(),
+                "traces.partition_duration must be at least 1h".into(),
+            ));
+        }
+        if config.retention.traces.as_nanos() as u64 / partition_ns > 1_000 {
+            return Err(StoreError::Config(
+                "retention.traces / traces.partition_duration gives more than 1,000 partitions (one database each); use longer partitions".into(),
             ));
         }
         if t.write_queue == 0 || t.max_search_candidates == 0 {
