@@ -5,7 +5,9 @@
 //! [`pharos_tracestore`].
 //!
 //! Routes (read scope): Jaeger `/api/services`, `/api/services/{service}/operations`,
-//! `/api/operations`, `/api/traces`, `/api/traces/{id}`, `/api/dependencies`;
+//! `/api/operations`, `/api/traces`, `/api/traces/{id}`, `/api/dependencies`,
+//! `/api/transform` (OTLP JSON → Jaeger JSON), `/api/archive/{id}` and `/api/metrics/*`
+//! (501: no archive or span-metrics storage);
 //! Jaeger v3 `/api/v3/{services,operations,traces,traces/{id},dependencies}`;
 //! Tempo `/api/echo`, `/api/traces/{id}` (shared with Jaeger: protobuf by `Accept`),
 //! `/api/v2/traces/{id}`, `/api/search`, `/api/search/tags`, `/api/v2/search/tags`,
@@ -42,6 +44,12 @@ pub fn read_router(store: Arc<TraceStore>, config: &Config) -> Router {
         .route("/api/traces", get(jaeger::v1::search))
         .route("/api/traces/{id}", get(trace_by_id))
         .route("/api/dependencies", get(jaeger::v1::dependencies))
+        .route(
+            "/api/archive/{id}",
+            axum::routing::post(jaeger::v1::archive),
+        )
+        .route("/api/transform", axum::routing::post(jaeger::v1::transform))
+        .route("/api/metrics/{kind}", get(jaeger::v1::metrics_disabled))
         .route("/api/v3/services", get(jaeger::v3::services))
         .route("/api/v3/operations", get(jaeger::v3::operations))
         .route("/api/v3/traces", get(jaeger::v3::search))

@@ -274,3 +274,77 @@ pub async fn dependencies(State(api): State<Shared>, RawQuery(q): RawQuery) -> R
         Err(e) => store_error(e),
     }
 }
+
+/// `POST /api/archive/{traceID}`: Pharos has no separate archive storage (traces live for
+/// `retention.traces`), so this answers 501 as Jaeger does without one.
+pub async fn archive() -> Response {
+    error(
+        StatusCode::NOT_IMPLEMENTED,
+        "archive span storage was not configured",
+    )
+}
+
+/// `GET /api/metrics/*` (the Jaeger UI's Monitor tab): no span metrics store, 501 as in Jaeger.
+pub async fn metrics_disabled() -> Response {
+    error(
+        StatusCode::NOT_IMPLEMENTED,
+        "the metrics querying capability is disabled",
+    )
+}
+
+/// `POST /api/transform`: OTLP JSON in (the Jaeger UI's trace upload), Jaeger JSON out.
+pub async fn transform(body: axum::body::Bytes) -> Response {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use pharos_tracestore::{DecodedGroup, Trace};
+    use std::sync::Arc;
+    let req: ExportTraceServiceRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("cannot parse OTLP JSON: {e}"),
+            )
+        }
+    };
+    let mut traces: Vec<Trace> = Vec::new();
+    for rs in req.resource_spans {
+        let resource = Arc::new(rs.resource.unwrap_or_default());
+        for ss in rs.scope_spans {
+            let scope = Arc::new(ss.scope.unwrap_or_default());
+            for span in ss.spans {
+                let Ok(id) = <[u8; 16]>::try_from(span.trace_id.as_slice()) else {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "every span needs a 16-byte trace id",
+                    );
+                };
+                let trace = match traces.iter_mut().position(|t| t.trace_id == id) {
+                    Some(i) => &mut traces[i],
+                    None => {
+                        traces.push(Trace {
+                            trace_id: id,
+                            groups: Vec::new(),
+                        });
+                        traces.last_mut().expect("pushed")
+                    }
+                };
+                let same = |g: &&mut DecodedGroup| {
+                    Arc::ptr_eq(&g.resource, &resource) && Arc::ptr_eq(&g.scope, &scope)
+                };
+                match trace.groups.iter_mut().find(same) {
+                    Some(g) => g.spans.push(span),
+                    None => trace.groups.push(DecodedGroup {
+                        resource: resource.clone(),
+                        resource_schema: rs.schema_url.clone(),
+                        scope: scope.clone(),
+                        scope_schema: ss.schema_url.clone(),
+                        spans: vec![span],
+                    }),
+                }
+            }
+        }
+    }
+    let data: Vec<Value> = traces.iter().map(trace_json).collect();
+    let n = data.len();
+    ok(j!(data), n)
+}
