@@ -6,6 +6,28 @@ use pharos_model::{Labels, MemSource};
 use pharos_promql::{Engine, EngineOptions, Value};
 use std::time::Instant;
 
+/// CPU time of this process so far (user + system), in milliseconds, from /proc.
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    // After the command name: state is field 3, utime field 14, stime field 15 (clock ticks).
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|x| x.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (tick(11) + tick(12)) * 10.0
+}
+
+/// Timed runs per query.
+const RUNS: usize = 30;
+
 fn main() {
     let hosts = 25;
     let hours = 3;
@@ -66,7 +88,8 @@ fn main() {
     for (kind, q) in queries {
         let mut times = Vec::new();
         let mut size = 0;
-        for _ in 0..6 {
+        let cpu0 = cpu_ms();
+        for _ in 0..RUNS {
             let t0 = Instant::now();
             let r = if kind == "range" {
                 engine.range(&src, q, start, end, 60_000)
@@ -81,9 +104,10 @@ fn main() {
                 _ => 1,
             };
         }
+        let cpu = (cpu_ms() - cpu0) / RUNS as f64;
         times.sort_by(|a, b| a.partial_cmp(b).unwrap());
         println!(
-            "{kind:7} {:8.2} ms median ({size} series)  {q}",
+            "{kind:7} {:8.2} ms median wall, {cpu:6.1} ms CPU per run ({size} series)  {q}",
             times[times.len() / 2]
         );
     }

@@ -403,7 +403,7 @@ impl Engine {
         if ev.settings.delayed_name_removal {
             for s in &mut series {
                 if s.drop_name {
-                    s.labels = s.labels.without_metric_name();
+                    s.labels = crate::eval::strip_name(std::mem::take(&mut s.labels));
                     s.drop_name = false;
                 }
             }

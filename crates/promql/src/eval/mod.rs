@@ -330,7 +330,7 @@ impl<'a> Evaluator<'a> {
         if self.settings.delayed_name_removal {
             s.drop_name = true;
         } else if s.labels.get(METRIC_NAME).is_some() {
-            s.labels = s.labels.without_metric_name();
+            s.labels = strip_name(std::mem::take(&mut s.labels));
         }
     }
 
@@ -407,6 +407,26 @@ pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>, Quer
         }
     }
     Ok(out)
+}
+
+/// The label set without the metric name, reusing its strings.
+pub(crate) fn strip_name(labels: Labels) -> Labels {
+    let mut v = labels.into_vec();
+    v.retain(|l| l.name != METRIC_NAME);
+    Labels::from_sorted(v)
+}
+
+/// Like [`par_map`], consuming the items.
+pub(crate) fn par_map_owned<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Sync + Send,
+) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() >= PARALLEL_MIN_SERIES {
+        items.into_par_iter().map(f).collect()
+    } else {
+        items.into_iter().map(f).collect()
+    }
 }
 
 /// Runs `f` over items, on both cores when there are enough of them.

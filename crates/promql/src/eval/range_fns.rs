@@ -3,7 +3,7 @@
 use super::aggregate::quantile;
 use super::functions::{absent_labels, unwrap_parens};
 use super::kahan::kahan_inc;
-use super::{absent, par_map, Evaluator, MatrixVal, Series, Val};
+use super::{absent, par_map_owned, Evaluator, MatrixVal, Series, Val};
 use crate::error::QueryError;
 use pharos_model::{Sample, METRIC_NAME};
 use promql_parser::parser::Expr;
@@ -114,7 +114,12 @@ pub(crate) fn eval(
     }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
     let counts_resets = matches!(name, "rate" | "increase");
-    let series = par_map(&m.series, |s| {
+    let windows_of = MatrixVal {
+        series: Vec::new(),
+        range: m.range,
+        ends: m.ends.clone(),
+    };
+    let series = par_map_owned(m.series, |s| {
         // Resets seen up to each sample, so windows without one skip the reset scan.
         let resets: Vec<u32> = if counts_resets {
             let mut n = 0u32;
@@ -130,18 +135,18 @@ pub(crate) fn eval(
         } else {
             Vec::new()
         };
-        let vals: Vec<f64> = m
+        let vals: Vec<f64> = windows_of
             .windows(&s.points)
             .into_iter()
             .enumerate()
             .map(|(i, (lo, hi))| {
                 let w = &s.points[lo..hi];
                 let has_resets = !counts_resets || (hi > lo && resets[hi - 1] != resets[lo]);
-                apply(name, &m, w, i, ts[i], &scalars, has_resets).unwrap_or_else(absent)
+                apply(name, &windows_of, w, i, ts[i], &scalars, has_resets).unwrap_or_else(absent)
             })
             .collect();
         Series {
-            labels: s.labels.clone(),
+            labels: s.labels,
             vals,
             drop_name: s.drop_name,
         }

@@ -1,7 +1,7 @@
 //! Instant and range vector selectors: one storage read per selector for the whole query,
 //! then the lookback (instant) or window (range) logic per series and step.
 
-use super::{canonical, par_map, Evaluator, MatrixVal, RangeData, Series};
+use super::{canonical, par_map_owned, Evaluator, MatrixVal, RangeData, Series};
 use crate::error::QueryError;
 use pharos_model::{is_stale_nan, Labels, MatchOp, Matcher, Sample, SeriesData, METRIC_NAME};
 use promql_parser::label::MatchOp as PMatchOp;
@@ -94,10 +94,10 @@ pub(crate) fn instant(
     };
     let lookback = ev.settings.lookback_ms;
     let data = load(ev, vs, lo.saturating_sub(lookback), hi)?;
-    let series = par_map(&data, |sd| {
+    let series = par_map_owned(data, |sd| {
         let vals = lookback_values(&sd.samples, &eff, lookback, want_ts);
         Series {
-            labels: sd.labels.clone(),
+            labels: sd.labels,
             vals,
             drop_name: false,
         }
@@ -161,8 +161,11 @@ pub(crate) fn matrix(
         .into_iter()
         .map(|sd| {
             let mut points = sd.samples;
-            points.retain(|s| !is_stale_nan(s.v));
-            points.iter_mut().for_each(|s| s.v = canonical(s.v));
+            // Usually neither occurs: check before rewriting.
+            if points.iter().any(|s| s.v.is_nan()) {
+                points.retain(|s| !is_stale_nan(s.v));
+                points.iter_mut().for_each(|s| s.v = canonical(s.v));
+            }
             RangeData {
                 labels: sd.labels,
                 points,
