@@ -339,9 +339,7 @@ impl Engine {
                     ValueType::String => "string",
                     _ => "unknown",
                 };
-                return Err(QueryError::bad_data(format!(
-                    "invalid expression type \"{name}\" for range query, must be Scalar or instant Vector"
-                )));
+                return Err(not_for_range_query(name));
             }
         }
         let ts: Vec<i64> = (0..n).map(|i| start + i as i64 * step).collect();
@@ -353,12 +351,7 @@ impl Engine {
                 drop_name: false,
             }],
             Val::Vector(series) => self.finish(&ev, series)?,
-            other => {
-                return Err(QueryError::bad_data(format!(
-                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
-                other.type_name()
-            )))
-            }
+            other => return Err(not_for_range_query(other.type_name())),
         };
         let mut out: Vec<RangeSeries> = series
             .into_iter()
@@ -422,6 +415,12 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+fn not_for_range_query(type_name: &str) -> QueryError {
+    QueryError::bad_data(format!(
+        "invalid expression type \"{type_name}\" for range query, must be Scalar or instant Vector"
+    ))
 }
 
 fn group_thousands(n: usize) -> String {

@@ -15,15 +15,7 @@ pub(crate) fn eval(ev: &Evaluator, a: &AggregateExpr, ts: &[i64]) -> Result<Val,
     let series = match op.as_str() {
         "sum" | "avg" | "min" | "max" | "count" | "group" | "stddev" | "stdvar" => {
             let vals = par_map(&members, |m| accumulate::aggregate(&op, &input, m, steps));
-            keys.into_iter()
-                .zip(vals)
-                .zip(&members)
-                .map(|((labels, vals), m)| Series {
-                    drop_name: group_drops_name(&labels, &input, m),
-                    labels,
-                    vals,
-                })
-                .collect()
+            group_series(keys, vals, &members, &input)
         }
         "quantile" => {
             let q = first_step_param(ev, a, ts)?;
@@ -49,15 +41,7 @@ pub(crate) fn eval(ev: &Evaluator, a: &AggregateExpr, ts: &[i64]) -> Result<Val,
                     })
                     .collect::<Vec<f64>>()
             });
-            keys.into_iter()
-                .zip(vals)
-                .zip(&members)
-                .map(|((labels, vals), m)| Series {
-                    drop_name: group_drops_name(&labels, &input, m),
-                    labels,
-                    vals,
-                })
-                .collect()
+            group_series(keys, vals, &members, &input)
         }
         "topk" | "bottomk" | "limitk" | "limit_ratio" => {
             let p = first_step_param(ev, a, ts)?;
@@ -91,6 +75,24 @@ fn first_step_param(ev: &Evaluator, a: &AggregateExpr, ts: &[i64]) -> Result<Vec
 
 fn missing(op: &str) -> QueryError {
     QueryError::bad_data(format!("{op} needs a parameter"))
+}
+
+/// One output series per group, in group order.
+fn group_series(
+    keys: Vec<Labels>,
+    vals: Vec<Vec<f64>>,
+    members: &[Vec<usize>],
+    input: &[Series],
+) -> Vec<Series> {
+    keys.into_iter()
+        .zip(vals)
+        .zip(members)
+        .map(|((labels, vals), m)| Series {
+            drop_name: group_drops_name(&labels, input, m),
+            labels,
+            vals,
+        })
+        .collect()
 }
 
 /// A group keyed by a to-be-dropped metric name (delayed name removal) drops it too.

@@ -392,20 +392,25 @@ fn label_replace(ev: &Evaluator, args: &[&Expr], ts: &[i64]) -> Result<Val, Quer
         if let Some(caps) = re.captures(value) {
             let mut res = String::new();
             caps.expand(&repl, &mut res);
-            let mut b = s.labels.to_builder();
-            if res.is_empty() {
-                b.del(&dst);
-            } else {
-                b.set(dst.clone(), res);
-            }
-            s.labels = b.build();
-            if dst == METRIC_NAME {
-                s.drop_name = false;
-            }
+            set_label(&mut s, &dst, res);
         }
         out.push(s);
     }
     Ok(Val::Vector(ev.dedup(out)?))
+}
+
+/// Sets (or, for an empty value, removes) a label; setting the metric name keeps it.
+fn set_label(s: &mut Series, name: &str, value: String) {
+    let mut b = s.labels.to_builder();
+    if value.is_empty() {
+        b.del(name);
+    } else {
+        b.set(name, value);
+    }
+    s.labels = b.build();
+    if name == METRIC_NAME {
+        s.drop_name = false;
+    }
 }
 
 fn label_join(ev: &Evaluator, args: &[&Expr], ts: &[i64]) -> Result<Val, QueryError> {
@@ -439,16 +444,7 @@ fn label_join(ev: &Evaluator, args: &[&Expr], ts: &[i64]) -> Result<Val, QueryEr
             .map(|n| s.labels.get(n).unwrap_or(""))
             .collect::<Vec<_>>()
             .join(&sep);
-        let mut b = s.labels.to_builder();
-        if joined.is_empty() {
-            b.del(&dst);
-        } else {
-            b.set(dst.clone(), joined);
-        }
-        s.labels = b.build();
-        if dst == METRIC_NAME {
-            s.drop_name = false;
-        }
+        set_label(&mut s, &dst, joined);
         out.push(s);
     }
     Ok(Val::Vector(ev.dedup(out)?))
