@@ -571,10 +571,12 @@ fn answers_match_prometheus() {
     // Metadata endpoints.
     let mut by_path: BTreeMap<&str, (Value, Value)> = BTreeMap::new();
     let window = format!("start={}&end={}", (end - 7_200_000) / 1000, end / 1000);
+    // Pharos keeps its own self-metrics in its store: look only at the written data.
+    let ours_only = enc(r#"{job=~"node|api|batch"}"#);
     let label_paths = [
-        format!("/api/v1/labels?{window}"),
-        format!("/api/v1/label/instance/values?{window}"),
-        format!("/api/v1/label/__name__/values?{window}"),
+        format!("/api/v1/labels?match[]={ours_only}&{window}"),
+        format!("/api/v1/label/instance/values?match[]={ours_only}&{window}"),
+        format!("/api/v1/label/__name__/values?match[]={ours_only}&{window}"),
         format!(
             "/api/v1/label/job/values?match[]={}&{window}",
             enc("node_load1")
@@ -606,4 +608,149 @@ fn answers_match_prometheus() {
         failures.join("\n")
     );
     eprintln!("{checked} answers identical to Prometheus's");
+}
+
+/// What Grafana's Prometheus data source sends, against the real binary (no Prometheus
+/// needed): health check by form POST, `timeout=2m`, the exemplar probe in milliseconds,
+/// `U__`-escaped label names, `label_values(selector, label)`, buildinfo, rules, tokens.
+#[test]
+fn grafana_calls_against_the_binary() {
+    let srv = common::Server::start();
+    let client = common::client();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let series: Vec<Series> = vec![
+        (
+            labels(&[
+                ("__name__", "http_server_requests_total"),
+                ("route", "/api"),
+                ("job", "web"),
+            ]),
+            (0..20)
+                .map(|k| (now - 300_000 + k * 15_000, k as f64))
+                .collect(),
+        ),
+        (
+            labels(&[("__name__", "up"), ("instance", "a"), ("job", "web")]),
+            vec![(now - 15_000, 1.0)],
+        ),
+    ];
+    send(
+        &client,
+        &srv.url("/api/v1/write"),
+        Some(common::INGEST_TOKEN),
+        &write_request(&series),
+    );
+
+    let post = |path: &str, form: &str, token: Option<&str>| {
+        let mut rb = client
+            .post(srv.url(path))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form.to_string());
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        let r = rb.send().unwrap();
+        (
+            r.status().as_u16(),
+            r.json::<Value>().unwrap_or(Value::Null),
+        )
+    };
+    let get = |path: &str| {
+        let r = srv.get_as(path, Some(common::READ_TOKEN));
+        (r.status().as_u16(), r.json::<Value>().unwrap())
+    };
+
+    // Health check: instant query 1+1 at time=4, POSTed as a form, with timeout=2m.
+    let (code, v) = post(
+        "/api/v1/query",
+        "query=1%2B1&time=4&timeout=2m",
+        Some(common::READ_TOKEN),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(
+        v,
+        serde_json::json!({"status":"success","data":{"resultType":"scalar","result":[4,"2"]}})
+    );
+    // Without a token: refused by the front.
+    let (code, _) = post("/api/v1/query", "query=1%2B1&time=4", None);
+    assert_eq!(code, 401);
+
+    // The data written is there, via POST query_range with float-second times and step.
+    let form = format!(
+        "query={}&start={}&end={}&step=15.5&timeout=2m",
+        enc("sum(rate(http_server_requests_total[1m]))"),
+        (now - 240_000) as f64 / 1000.0,
+        now as f64 / 1000.0
+    );
+    let (code, v) = post("/api/v1/query_range", &form, Some(common::READ_TOKEN));
+    assert_eq!(code, 200, "{v}");
+    let values = v["data"]["result"][0]["values"]
+        .as_array()
+        .expect("one series");
+    assert!(values.len() >= 10);
+    assert!(
+        values
+            .iter()
+            .all(|p| (num(&p[1]) - 1.0 / 15.0).abs() < 1e-9),
+        "{v}"
+    );
+
+    // Exemplar probe with millisecond timestamps: success, empty list.
+    let (code, v) = get(&format!(
+        "/api/v1/query_exemplars?query=test&start={}&end={}",
+        now - 3_600_000,
+        now
+    ));
+    assert_eq!(
+        (code, &v["status"], &v["data"]),
+        (200, &Value::from("success"), &serde_json::json!([]))
+    );
+
+    // Grafana escapes non-legacy label names as U__…; remote-write here accepts legacy
+    // names only, so an escaped legacy name stands in (decoding is unit-tested with dots).
+    let (code, v) = get("/api/v1/label/U__route/values");
+    assert_eq!((code, &v["data"]), (200, &serde_json::json!(["/api"])));
+
+    // label_values(up{job="web"}, instance) and metric-name autocomplete.
+    let (_, v) = get(&format!(
+        "/api/v1/label/instance/values?match[]={}&start={}&end={}",
+        enc(r#"up{job="web"}"#),
+        now / 1000 - 3600,
+        now / 1000 + 60
+    ));
+    assert_eq!(v["data"], serde_json::json!(["a"]));
+    // (The store also holds Pharos's own self-metrics.)
+    let (_, v) = get("/api/v1/label/__name__/values?limit=40000");
+    let names = v["data"].as_array().unwrap();
+    assert!(
+        names.contains(&Value::from("http_server_requests_total")),
+        "{v}"
+    );
+    assert!(names.contains(&Value::from("up")), "{v}");
+    let (_, v) = get(&format!(
+        "/api/v1/series?match[]={}",
+        enc(r#"{__name__!="",job="web"}"#)
+    ));
+    assert_eq!(v["data"].as_array().unwrap().len(), 2, "{v}");
+
+    // Heuristics and init calls.
+    let (code, v) = get("/api/v1/status/buildinfo");
+    assert_eq!(code, 200);
+    assert!(v["data"].get("features").is_none());
+    let (code, v) = get("/api/v1/rules");
+    assert_eq!((code, &v["data"]["groups"]), (200, &serde_json::json!([])));
+    let (code, v) = get("/api/v1/status/tsdb");
+    assert_eq!(code, 200);
+    assert_eq!(
+        v["data"]["headStats"]["numSeries"].as_u64().map(|n| n >= 2),
+        Some(true),
+        "{v}"
+    );
+
+    // Errors keep Prometheus's shape and code.
+    let (code, v) = get("/api/v1/query?query=rate(up)");
+    assert_eq!((code, v["errorType"].as_str()), (400, Some("bad_data")));
 }
