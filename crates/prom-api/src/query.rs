@@ -21,6 +21,7 @@ pub async fn range(State(st): State<ApiState>, params: Params) -> Response {
 }
 
 async fn run(st: ApiState, p: Params, is_range: bool) -> Result<Response, ApiError> {
+    let began = Instant::now();
     let (t, start, end, step) = if is_range {
         let start = crate::params::parse_time(p.get("start").unwrap_or(""))
             .map_err(|e| ApiError::bad_data(format!("invalid parameter \"start\": {e}")))?;
@@ -44,14 +45,17 @@ async fn run(st: ApiState, p: Params, is_range: bool) -> Result<Response, ApiErr
         let t = p.time_or("time", crate::now_ms())?;
         (t, t, t, 0)
     };
+    let timeout = p
+        .duration("timeout")?
+        .map_or(st.config.query.timeout, |t| t.min(st.config.query.timeout));
     let opts = QueryOptions {
+        deadline: Some(began + timeout),
         timeout: p.duration("timeout")?,
         lookback_delta: p.duration("lookback_delta")?,
     };
     let limit = p.limit()?;
     let expr = pharos_promql::parse(p.get("query").unwrap_or(""))?;
     let (engine, src) = (st.engine.clone(), st.source.clone());
-    let began = Instant::now();
     let (tx, rx) = tokio::sync::oneshot::channel();
     engine.spawn(
         move |engine| {

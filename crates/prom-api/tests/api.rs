@@ -127,6 +127,13 @@ async fn errors_have_prometheus_shapes() {
     let (s, v) = get("/api/v1/series").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["error"], "no match[] parameter provided");
+
+    // A request's timeout counts from its arrival: one microsecond is over before evaluation.
+    let (s, v) =
+        get("/api/v1/query?query=sum(http_requests_total)&time=300&timeout=0.000001").await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(v["errorType"], "timeout");
+    assert_eq!(v["error"], "query timed out in expression evaluation");
 }
 
 #[tokio::test]

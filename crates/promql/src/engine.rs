@@ -54,6 +54,9 @@ impl Default for EngineOptions {
 pub struct QueryOptions {
     pub timeout: Option<Duration>,
     pub lookback_delta: Option<Duration>,
+    /// The query must end by then, however long it waited for a worker (e.g. the time the
+    /// request arrived plus its timeout).
+    pub deadline: Option<Instant>,
 }
 
 /// The PromQL engine. Cheap to clone; every query gets its own evaluator. Queries run on
@@ -387,7 +390,9 @@ impl Engine {
             subquery_step_ms: (self.opts.subquery_default_step.as_millis() as i64).max(1),
             delayed_name_removal: self.opts.delayed_name_removal,
             max_samples: self.opts.max_samples,
-            deadline: Instant::now() + timeout,
+            deadline: o.deadline.map_or(Instant::now() + timeout, |d| {
+                d.min(Instant::now() + timeout)
+            }),
         }
     }
 
