@@ -27,7 +27,16 @@ impl Hasher for FastHasher {
     }
 
     fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+        // murmur3's finaliser: every output bit depends on every input bit. (A bare
+        // multiplication keeps the low bits of ids that share their low bits — as the ids
+        // of one head shard do — in a few buckets.)
+        let mut x = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^= x >> 33;
+        self.0 = x;
     }
 
     fn write_u128(&mut self, v: u128) {
@@ -42,6 +51,16 @@ pub type FastBuild = BuildHasherDefault<FastHasher>;
 mod tests {
     use super::*;
     use std::hash::BuildHasher;
+
+    #[test]
+    fn ids_of_one_shard_spread_over_low_bits() {
+        let b = FastBuild::default();
+        // Ids ≡ 7 (mod 32), as in one head shard: the bucket index (low bits) must vary.
+        let lows: std::collections::HashSet<u64> = (0u32..1000)
+            .map(|i| b.hash_one(i * 32 + 7) & 1023)
+            .collect();
+        assert!(lows.len() > 500, "{}", lows.len());
+    }
 
     #[test]
     fn sequential_ids_spread_over_high_bits() {
