@@ -242,3 +242,49 @@ fn snapshot_opens_as_a_store() {
     );
     copy.close().unwrap();
 }
+
+#[test]
+fn exemplars_are_kept_and_bounded_per_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config();
+    c.metrics.max_exemplars_per_series = 3;
+    let db = Tsdb::open(dir.path(), &c).unwrap();
+    let now = now_ms();
+    let l = [("__name__", "req_bucket"), ("le", "0.5")];
+    let exemplars: Vec<pharos_model::Exemplar> = (0..5)
+        .map(|i| pharos_model::Exemplar {
+            labels: pharos_model::Labels::from_pairs([("trace_id", format!("t{i}"))]),
+            value: 0.1 * i as f64,
+            t: now - 1000 + i,
+        })
+        .collect();
+    let out = db
+        .append(
+            &[SeriesRow {
+                labels: &l,
+                samples: &[s(now, 1.0)],
+                exemplars: &exemplars,
+            }],
+            &[],
+        )
+        .unwrap();
+    assert_eq!(out.exemplars_accepted, 5);
+    db.close().unwrap();
+    drop(db);
+    let db = Tsdb::open(dir.path(), &c).unwrap();
+    let got = db
+        .exemplars(
+            &[Matcher::equal("__name__", "req_bucket")],
+            now - 10_000,
+            now,
+        )
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    let ids: Vec<_> = got[0]
+        .exemplars
+        .iter()
+        .map(|e| e.labels.get("trace_id").unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["t2", "t3", "t4"], "the newest three are kept");
+    db.close().unwrap();
+}
