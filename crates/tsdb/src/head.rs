@@ -467,3 +467,17 @@ mod tests {
         assert_eq!(head.active_series(), 0);
     }
 }
+
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    #[ignore = "measurement, run by hand"]
+    fn sizes() {
+        eprintln!(
+            "SeriesHead {} GorillaChunk {} (u128,u32) {}",
+            std::mem::size_of::<super::SeriesHead>(),
+            std::mem::size_of::<crate::codec::gorilla::GorillaChunk>(),
+            std::mem::size_of::<(u128, u32)>()
+        );
+    }
+}
