@@ -57,6 +57,9 @@ impl<'a> Cursor<'a> {
                 .get(self.pos)
                 .ok_or(WireError("truncated varint"))?;
             self.pos += 1;
+            if shift == 63 && b > 1 {
+                return Err(WireError("varint overflows 64 bits"));
+            }
             v |= u64::from(b & 0x7f) << shift;
             if b < 0x80 {
                 return Ok(v);
@@ -91,6 +94,10 @@ impl<'a> Cursor<'a> {
     /// Reads a key; returns (field number, wire type).
     fn key(&mut self) -> Result<(u64, u8), WireError> {
         let k = self.varint()?;
+        // Keys are 32-bit; field numbers run from 1 to 2^29 - 1.
+        if k > u64::from(u32::MAX) {
+            return Err(WireError("invalid key"));
+        }
         let field = k >> 3;
         if field == 0 {
             return Err(WireError("field number 0"));
@@ -98,7 +105,36 @@ impl<'a> Cursor<'a> {
         Ok((field, (k & 7) as u8))
     }
 
-    fn skip(&mut self, wire: u8) -> Result<(), WireError> {
+    fn skip(&mut self, field: u64, wire: u8) -> Result<(), WireError> {
+        self.skip_nested(wire, Some(field), 0)
+    }
+
+    /// Skips one field; a group (deprecated wire types 3/4) is skipped up to its end tag.
+    fn skip_nested(&mut self, wire: u8, field: Option<u64>, depth: u32) -> Result<(), WireError> {
+        match wire {
+            3 => {
+                if depth >= 100 {
+                    return Err(WireError("groups nested too deep"));
+                }
+                let start_field = field;
+                loop {
+                    let (f, w) = self.key()?;
+                    if w == 4 {
+                        return if start_field == Some(f) {
+                            Ok(())
+                        } else {
+                            Err(WireError("mismatched end group"))
+                        };
+                    }
+                    self.skip_nested(w, Some(f), depth + 1)?;
+                }
+            }
+            4 => Err(WireError("unexpected end group")),
+            _ => self.skip_plain(wire),
+        }
+    }
+
+    fn skip_plain(&mut self, wire: u8) -> Result<(), WireError> {
         match wire {
             0 => self.varint().map(|_| ()),
             1 => self.fixed64().map(|_| ()),
@@ -137,7 +173,7 @@ fn label(buf: &[u8]) -> Result<(&[u8], &[u8]), WireError> {
                 expect(w, 2)?;
                 value = c.bytes()?;
             }
-            (_, w) => c.skip(w)?,
+            (f, w) => c.skip(f, w)?,
         }
     }
     Ok((name, value))
@@ -156,7 +192,7 @@ fn sample(buf: &[u8]) -> Result<Sample, WireError> {
                 expect(w, 0)?;
                 s.t = c.varint()? as i64;
             }
-            (_, w) => c.skip(w)?,
+            (f, w) => c.skip(f, w)?,
         }
     }
     Ok(s)
@@ -183,7 +219,7 @@ fn exemplar<'a>(
                 expect(w, 0)?;
                 t = c.varint()? as i64;
             }
-            (_, w) => c.skip(w)?,
+            (f, w) => c.skip(f, w)?,
         }
     }
     Ok(FlatExemplar {
@@ -231,7 +267,7 @@ pub fn decode(buf: &[u8]) -> Result<FlatRequest<'_>, WireError> {
                             tc.bytes()?;
                             s.histograms += 1;
                         }
-                        (_, w) => tc.skip(w)?,
+                        (f, w) => tc.skip(f, w)?,
                     }
                 }
                 // Labels, samples and exemplars of one series may interleave on the wire only
@@ -248,7 +284,7 @@ pub fn decode(buf: &[u8]) -> Result<FlatRequest<'_>, WireError> {
                     .map_err(|_| WireError("invalid metadata"))?;
                 req.metadata.push(m);
             }
-            (_, w) => c.skip(w)?,
+            (f, w) => c.skip(f, w)?,
         }
     }
     // Exemplar labels go after all series labels; shift their ranges.
@@ -327,6 +363,21 @@ mod tests {
         );
         assert!(flat.samples[flat.series[1].samples.clone()][0].v.is_nan());
         assert_eq!(flat.metadata, req.metadata);
+        // Inputs the fuzzer found: a key beyond 32 bits; groups (wire types 3/4) are skipped.
+        for input in [
+            &b"\xd2\xd2\x93\xff\xff\xfa\x3c\x00"[..],
+            b"\x13\x08\x01\x14",
+            b"\x13\x1c",
+            b"\x14",
+            b"\x13\x08\x01",
+            b"\x48\xad\xad\xad\xad\xad\xad\xad\xad\xc0\x40",
+        ] {
+            assert_eq!(
+                decode(input).is_ok(),
+                WriteRequest::decode(input).is_ok(),
+                "{input:?}"
+            );
+        }
         // Every truncation either fails cleanly or decodes a prefix, like prost.
         for cut in 0..bytes.len() {
             let ours = decode(&bytes[..cut]).is_ok();
