@@ -8,6 +8,13 @@ use std::process::Command;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// A server that does not store its own metrics, so the figures are only what the test sent.
+fn server() -> Server {
+    Server::builder()
+        .config("[server]\nself_scrape_interval = \"0s\"\n")
+        .start()
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -103,7 +110,7 @@ fn otlp_json(spans: usize) -> Vec<u8> {
 
 #[test]
 fn status_du_and_snapshots_running_and_stopped() {
-    let mut srv = Server::start();
+    let mut srv = server();
     let r = srv.post_as(
         "/api/v1/import/prometheus",
         Some(INGEST_TOKEN),
@@ -217,7 +224,7 @@ fn status_du_and_snapshots_running_and_stopped() {
 
 #[test]
 fn retention_apply_frees_the_bytes_it_reports() {
-    let mut srv = Server::start();
+    let mut srv = server();
     let r = srv.post_as(
         "/api/v1/import/prometheus",
         Some(INGEST_TOKEN),
