@@ -327,11 +327,12 @@ pub fn body_text(
     })
 }
 
-fn store(state: &IngestState, parsed: &ParsedText) -> Result<Rejected, IngestError> {
-    let mut rejected = Rejected::default();
-    for (line, msg) in &parsed.errors {
-        rejected.add("invalid_line", 1, format!("line {line}: {msg}"));
-    }
+/// Appends parsed text-format samples and their metadata to the TSDB (used by the import
+/// endpoint and by the server's self-monitoring).
+pub fn append_parsed(
+    tsdb: &pharos_tsdb::Tsdb,
+    parsed: &ParsedText,
+) -> Result<pharos_tsdb::AppendOutcome, pharos_tsdb::TsdbError> {
     let labels: Vec<Vec<(&str, &str)>> = parsed
         .samples
         .iter()
@@ -351,7 +352,15 @@ fn store(state: &IngestState, parsed: &ParsedText) -> Result<Rejected, IngestErr
             exemplars: &[],
         })
         .collect();
-    let outcome = state.tsdb.append(&rows, &parsed.metadata)?;
+    tsdb.append(&rows, &parsed.metadata)
+}
+
+fn store(state: &IngestState, parsed: &ParsedText) -> Result<Rejected, IngestError> {
+    let mut rejected = Rejected::default();
+    for (line, msg) in &parsed.errors {
+        rejected.add("invalid_line", 1, format!("line {line}: {msg}"));
+    }
+    let outcome = append_parsed(&state.tsdb, parsed)?;
     metrics()
         .rows
         .with_label_values(&[ENDPOINT])

@@ -2,8 +2,8 @@
 //! scraped `/metrics` every `server.self_scrape_interval`, with `job="pharos"` and
 //! `instance="<listen address>"`. The shipped Pharos dashboard reads these series.
 
-use pharos_metrics_ingest::text::parse_text;
-use pharos_tsdb::{SeriesRow, Tsdb};
+use pharos_metrics_ingest::text::{append_parsed, parse_text};
+use pharos_tsdb::Tsdb;
 use prometheus::{Encoder, TextEncoder};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,26 +15,7 @@ pub fn scrape_once(tsdb: &Tsdb) -> anyhow::Result<u64> {
     let text = String::from_utf8(text)?;
     let extra = [("job".to_owned(), "pharos".to_owned())];
     let parsed = parse_text(&text, pharos_tsdb::now_ms(), &extra);
-    let labels: Vec<Vec<(&str, &str)>> = parsed
-        .samples
-        .iter()
-        .map(|s| {
-            s.labels
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect()
-        })
-        .collect();
-    let rows: Vec<SeriesRow> = labels
-        .iter()
-        .zip(&parsed.samples)
-        .map(|(l, s)| SeriesRow {
-            labels: l,
-            samples: std::slice::from_ref(&s.sample),
-            exemplars: &[],
-        })
-        .collect();
-    let outcome = tsdb.append(&rows, &parsed.metadata)?;
+    let outcome = append_parsed(tsdb, &parsed)?;
     Ok(outcome.samples_accepted)
 }
 
