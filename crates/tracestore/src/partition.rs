@@ -112,12 +112,12 @@ impl Partition {
         max_dict: usize,
     ) -> Result<Partition, StoreError> {
         let dir = root.join(Self::dir_name(start_ns, end_ns));
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&dir)
             .cache_capacity(cache_bytes)
             .mode(sled::Mode::LowSpace)
-            .flush_every_ms(None) // every group commit flushes; no background flusher thread per partition
-            .open()?;
+            .flush_every_ms(None); // every group commit flushes; no background flusher thread per partition
+        let db = open_waiting_for_lock(&config)?;
         let spans = db.open_tree("spans")?;
         let blocks = db.open_tree("blocks")?;
         let vlog = crate::vlog::ValueLog::open(&dir)?;
@@ -325,6 +325,24 @@ pub fn dir_size(dir: &Path) -> u64 {
         }
     }
     total
+}
+
+/// Opens a sled database, waiting (up to 5 s) while the file lock of a handle that was
+/// just closed in this process is still held: sled releases it only when its last internal
+/// reference is dropped, which can trail `close()` by a moment.
+fn open_waiting_for_lock(config: &sled::Config) -> Result<sled::Db, sled::Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
 }
 
 #[cfg(test)]
