@@ -30,6 +30,7 @@ pub mod sample;
 mod search;
 mod store;
 mod trace;
+mod usage;
 mod value;
 mod varint;
 mod vlog;
@@ -41,6 +42,7 @@ pub use error::StoreError;
 pub use search::{SearchHit, SpanPredicate, TraceQuery};
 pub use store::{PartitionStats, RetentionReport, StoreStats, TraceStore};
 pub use trace::{hex, parse_trace_id, Trace};
+pub use usage::ServiceUsage;
 pub use value::{
     base64_encode, format_double, kind_from_name, kind_name, service_name, span_has_tag, to_json,
     to_text, NO_SERVICE_NAME, STATUS_ERROR,

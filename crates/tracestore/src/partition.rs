@@ -31,6 +31,8 @@ pub struct Partition {
     pub dict: RwLock<Dict>,
     /// Catalog entries already persisted in this partition, and values counted per tag.
     pub catalog_state: Mutex<CatalogState>,
+    /// Spans and encoded bytes per service (persisted in `meta`).
+    pub usage: Mutex<crate::usage::PartitionUsage>,
 }
 
 /// A `blocks` tree value: block start, value-log offset and record length.
@@ -137,6 +139,7 @@ impl Partition {
         let deps = db.open_tree("deps")?;
         let meta = db.open_tree("meta")?;
         let dict = Dict::load(&dict_tree, max_dict)?;
+        let usage = crate::usage::PartitionUsage::load(&meta)?;
         let mut state = CatalogState::default();
         for item in catalog.iter() {
             let (k, _) = item?;
@@ -161,6 +164,7 @@ impl Partition {
             meta,
             dict: RwLock::new(dict),
             catalog_state: Mutex::new(state),
+            usage: Mutex::new(usage),
         })
     }
 

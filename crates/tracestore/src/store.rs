@@ -6,6 +6,7 @@ use crate::deps::DependencyTracker;
 use crate::error::StoreError;
 use crate::partition::{dir_size, Partition};
 use crate::trace::Trace;
+use crate::usage::ServiceUsage;
 use crate::write::{self, WriteOutcome};
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use pharos_config::Config;
@@ -426,6 +427,33 @@ impl TraceStore {
             tag_names: catalog.tag_count(),
             retention_seconds: retention_s,
         }
+    }
+
+    /// Spans and on-disk bytes per service, over all partitions, biggest first.
+    ///
+    /// `spans` is exact (counted at write time). `bytes` apportions each partition's disk
+    /// bytes (all its files: blocks, keys, index, dictionary) among its services by their
+    /// share of the partition's encoded span bytes before compression (a trace's encoded
+    /// chunk is divided among its services by span count), so the bytes add up to the
+    /// partitions' disk use (less rounding). Counts are kept per partition, survive restart and go away
+    /// with a partition dropped by retention.
+    pub fn service_usage(&self) -> Vec<ServiceUsage> {
+        let parts: Vec<Arc<Partition>> = self
+            .partitions
+            .read()
+            .expect("partitions lock")
+            .values()
+            .cloned()
+            .collect();
+        let per_partition: Vec<ServiceUsage> = parts
+            .iter()
+            .flat_map(|p| {
+                let disk = p.disk_bytes();
+                let usage = p.usage.lock().expect("usage lock");
+                usage.apportion(disk).collect::<Vec<_>>()
+            })
+            .collect();
+        crate::usage::merge(per_partition.into_iter())
     }
 
     /// Deletes every partition whose whole range is older than `retention.traces`, and

@@ -194,6 +194,7 @@ fn write_partition(
     let mut blocks_batch = sled::Batch::default();
     let mut new_catalog: Vec<Vec<u8>> = Vec::new();
     let mut span_count = 0u64;
+    let mut usage = HashMap::new();
     let indexed = &store.settings.indexed_attributes;
     // Traces by start, so each block covers a short time range.
     let mut ordered: Vec<([u8; 16], u64, Vec<Accepted<'_>>)> = traces
@@ -266,6 +267,12 @@ fn write_partition(
             chunk.clear();
             chunk::encode(&mut dict, trace_id, *base, &groups, &mut chunk);
             let position = b.push(trace_id, *base, &chunk);
+            crate::usage::count_trace(
+                &mut usage,
+                spans.iter().map(|a| a.service),
+                spans.len(),
+                chunk.len(),
+            );
             pending_keys.push((*trace_id, *base, position));
             terms.clear();
             for a in spans {
@@ -361,6 +368,11 @@ fn write_partition(
     partition.blocks.apply_batch(blocks_batch)?;
     partition.spans.apply_batch(spans_batch)?;
     partition.index.apply_batch(index_batch)?;
+    partition
+        .usage
+        .lock()
+        .expect("usage lock")
+        .add(&partition.meta, &usage)?;
     let total = partition.span_count() + span_count;
     partition
         .meta

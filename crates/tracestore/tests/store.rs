@@ -345,3 +345,50 @@ async fn concurrent_async_writes_are_all_stored() {
     }
     store.close().unwrap();
 }
+
+#[test]
+fn service_usage_counts_spans_and_bytes_and_follows_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    assert!(store.service_usage().is_empty());
+    for seed in 1..=20 {
+        let (_, f, c) = trace_requests(seed, now_ns() - 3 * 24 * HOUR + seed * MS);
+        store.write_blocking(f).unwrap();
+        store.write_blocking(c).unwrap();
+    }
+    write_traces(&store, 10, now_ns() - HOUR);
+    let spans_of = |usage: &[pharos_tracestore::ServiceUsage], service: &str| {
+        usage
+            .iter()
+            .find(|u| u.service == service)
+            .map(|u| (u.spans, u.bytes))
+            .unwrap_or((0, 0))
+    };
+    let usage = store.service_usage();
+    assert_eq!(usage.len(), 2, "{usage:?}");
+    assert_eq!(spans_of(&usage, "frontend").0, 30 * 3);
+    assert_eq!(spans_of(&usage, "cart").0, 30 * 4);
+    assert!(usage[0].bytes >= usage[1].bytes && usage[1].bytes > 0);
+    let total: u64 = usage.iter().map(|u| u.bytes).sum();
+    let disk = store.stats().disk_bytes;
+    assert!(total <= disk && total + 64 >= disk, "{total} vs {disk}");
+    store.close().unwrap();
+    drop(store);
+
+    let store = open(dir.path());
+    let reopened = store.service_usage();
+    assert_eq!(
+        reopened.iter().map(|u| u.spans).collect::<Vec<_>>(),
+        usage.iter().map(|u| u.spans).collect::<Vec<_>>()
+    );
+    store.close().unwrap();
+    drop(store);
+
+    let mut config = Config::default();
+    config.retention.traces = Duration::from_secs(2 * 86_400);
+    let store = TraceStore::open(dir.path(), &config).unwrap();
+    let shrunk = store.service_usage();
+    assert_eq!(spans_of(&shrunk, "frontend").0, 10 * 3);
+    assert_eq!(spans_of(&shrunk, "cart").0, 10 * 4);
+    store.close().unwrap();
+}
