@@ -1,6 +1,6 @@
 //! The admin API (`admin` scope): what the operator CLI asks a running server.
 //!
-//! In: `/api/v1/admin/{status,du,retention,retention/apply,snapshot/*}`.
+//! In: `/api/v1/admin/{status,du,retention,retention/apply,snapshot/*}` (`du?top=N`).
 //! Out: the JSON of [`crate::ops`], the same the CLI computes itself when the server is
 //! stopped. Store work runs on the blocking pool.
 
@@ -74,8 +74,18 @@ async fn status(State(s): State<AdminState>) -> Response {
     .await
 }
 
-async fn du(State(s): State<AdminState>) -> Response {
-    blocking(s, |s| Ok(ops::du(&s.stores, &s.config))).await
+#[derive(Deserialize)]
+struct DuParams {
+    /// How many metric names (and services) to list.
+    top: Option<usize>,
+}
+
+async fn du(State(s): State<AdminState>, Query(p): Query<DuParams>) -> Response {
+    let top = p.top.unwrap_or(ops::DEFAULT_TOP);
+    blocking(s, move |s| {
+        ops::du(&s.stores, &s.config, top, ops::Source::Server)
+    })
+    .await
 }
 
 async fn retention(State(s): State<AdminState>) -> Response {

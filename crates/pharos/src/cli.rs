@@ -51,8 +51,12 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
-    /// Disk usage per time partition (with expiry) and top metric names by series.
+    /// Disk usage per time partition (with expiry), and the top metric names by bytes on
+    /// disk with their series counts.
     Du {
+        /// How many metric names to list.
+        #[arg(long, default_value_t = crate::ops::DEFAULT_TOP)]
+        top: usize,
         #[command(flatten)]
         target: Target,
     },
@@ -126,7 +130,7 @@ pub fn run(cli: Cli, matches: &ArgMatches) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(EXIT_OK))
         }
         Command::Status { target } => operator::status(&target).map(ExitCode::from),
-        Command::Du { target } => operator::du(&target).map(ExitCode::from),
+        Command::Du { top, target } => operator::du(&target, top).map(ExitCode::from),
         Command::Retention { command, target } => {
             operator::retention(&target, command.as_ref()).map(ExitCode::from)
         }

@@ -7,6 +7,7 @@
 mod admin;
 mod cli;
 mod datadir;
+mod du_view;
 mod logging;
 mod operator;
 mod ops;

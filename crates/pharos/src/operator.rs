@@ -275,72 +275,23 @@ fn human_status(v: &Value) -> String {
     render::table(&["what", "value"], &rows)
 }
 
-pub fn du(t: &Target) -> anyhow::Result<u8> {
+/// `pharos du`: disk per partition and the `top` metric names by bytes.
+pub fn du(t: &Target, top: usize) -> anyhow::Result<u8> {
     let r = resolve(t)?;
     let v = match &r.mode {
-        Mode::Server { url, token } => call(url, token, "GET", "/api/v1/admin/du", "du")?,
-        Mode::Offline => with_stores(&r.config, |s| Ok(ops::du(s, &r.config)))?,
+        Mode::Server { url, token } => call(
+            url,
+            token,
+            "GET",
+            &format!("/api/v1/admin/du?top={top}"),
+            "du",
+        )?,
+        Mode::Offline => with_stores(&r.config, |s| {
+            ops::du(s, &r.config, top, ops::Source::DataDir)
+        })?,
     };
     print(t.json, &v, |v| {
-        let mut out = source_line(&r) + "\n\nmetrics partitions\n";
-        let rows: Vec<Vec<String>> = v["metrics"]["partitions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                vec![
-                    p["partition"].as_str().unwrap_or("").to_owned(),
-                    render::num(&p["series"]),
-                    render::num(&p["samples"]),
-                    render::bytes_v(&p["disk_bytes"]),
-                    render::date_v(&p["expires_ms"]),
-                ]
-            })
-            .collect();
-        out += &render::table(
-            &["partition", "series", "samples", "disk", "expires"],
-            &rows,
-        );
-        out += &format!(
-            "index {}, WAL {}\n\ntrace partitions\n",
-            render::bytes_v(&v["metrics"]["index_bytes"]),
-            render::bytes_v(&v["metrics"]["wal_bytes"])
-        );
-        let rows: Vec<Vec<String>> = v["traces"]["partitions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                vec![
-                    p["partition"].as_str().unwrap_or("").to_owned(),
-                    render::num(&p["spans"]),
-                    render::bytes_v(&p["disk_bytes"]),
-                    render::date_v(&p["expires_ms"]),
-                ]
-            })
-            .collect();
-        out += &render::table(&["partition", "spans", "disk", "expires"], &rows);
-        out += "\ntop metric names by series\n";
-        let rows: Vec<Vec<String>> = v["metrics"]["top_metric_names"]["top"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|m| {
-                vec![
-                    m["metric"].as_str().unwrap_or("").to_owned(),
-                    render::num(&m["series"]),
-                ]
-            })
-            .collect();
-        out += &render::table(&["metric", "series"], &rows);
-        let services: Vec<&str> = v["traces"]["services"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        out += &format!("\nservices ({}): {}\n", services.len(), services.join(", "));
-        out
+        format!("{}\n\n{}", source_line(&r), crate::du_view::human(v))
     });
     Ok(EXIT_OK)
 }

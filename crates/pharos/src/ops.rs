@@ -7,20 +7,31 @@ use crate::datadir;
 use crate::stores::Stores;
 use anyhow::Context;
 use pharos_config::Config;
-use pharos_model::{Matcher, SeriesSource};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// How many metric names `du` ranks at most.
-const TOP: usize = 10;
-/// How many metric names `du` counts series for before it stops (bounded work).
-const MAX_NAMES_SCANNED: usize = 5000;
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Who answers an operator command: a running server (admin API), or the CLI itself with
+/// the data directory opened (server stopped). JSON answers say it as `"source"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Server,
+    DataDir,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Server => "server",
+            Source::DataDir => "data_dir",
+        }
+    }
 }
 
 /// Facts only a running server knows.
@@ -89,7 +100,7 @@ pub fn status(stores: &Stores, config: &Config, server: Option<&ServerInfo>) -> 
     };
     let per = |bytes: u64, n: u64| (n > 0).then(|| bytes as f64 / n as f64);
     json!({
-        "source": if server.is_some() { "server" } else { "data_dir" },
+        "source": if server.is_some() { Source::Server } else { Source::DataDir }.as_str(),
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_seconds": server.map(|s| s.uptime_seconds),
         "listen": config.server.listen,
@@ -132,34 +143,39 @@ pub fn status(stores: &Stores, config: &Config, server: Option<&ServerInfo>) -> 
     })
 }
 
-/// Metric names ranked by series count (bounded work: at most `MAX_NAMES_SCANNED` names).
-fn top_metric_names(stores: &Stores, config: &Config) -> Value {
-    let end = now_ms();
-    let start = end - config.retention.metrics.as_millis() as i64;
-    let names = stores
+/// How many metric names and services `du` lists unless told otherwise.
+pub const DEFAULT_TOP: usize = 10;
+
+/// The `top` metric names with the most bytes in the segment files, with the totals they are
+/// a share of. Every metric name is measured ([`pharos_tsdb::Tsdb::metric_usage`]).
+fn top_metric_names(stores: &Stores, top: usize) -> anyhow::Result<Value> {
+    let usage = stores
         .tsdb
-        .label_values("__name__", &[], start, end)
-        .unwrap_or_default();
-    let scanned = names.len().min(MAX_NAMES_SCANNED);
-    let mut counts: Vec<(String, usize)> = names
-        .into_iter()
-        .take(MAX_NAMES_SCANNED)
-        .map(|n| {
-            let series = stores
-                .tsdb
-                .series(&[Matcher::equal("__name__", n.clone())], start, end)
-                .map_or(0, |s| s.len());
-            (n, series)
+        .metric_usage(top)
+        .context("measuring metric names")?;
+    let share = |bytes: u64| (usage.bytes > 0).then(|| bytes as f64 / usage.bytes as f64);
+    let rows: Vec<Value> = usage
+        .top
+        .iter()
+        .map(|m| {
+            json!({"metric": m.name, "series": m.series, "samples": m.samples,
+                   "bytes": m.bytes, "share": share(m.bytes)})
         })
         .collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    json!({
-        "names_scanned": scanned,
-        "top": counts.into_iter().take(TOP).map(|(n, s)| json!({"metric": n, "series": s})).collect::<Vec<_>>(),
-    })
+    Ok(json!({
+        "names": usage.names,
+        "chunk_bytes": usage.bytes,
+        "chunk_samples": usage.samples,
+        "unnamed_bytes": usage.unnamed_bytes,
+        "top": rows,
+    }))
 }
 
-pub fn du(stores: &Stores, config: &Config) -> Value {
+/// Disk use per partition and the `top` metric names by bytes. The head is flushed first,
+/// so every acknowledged sample is in the segment files that are measured.
+pub fn du(stores: &Stores, config: &Config, top: usize, source: Source) -> anyhow::Result<Value> {
+    stores.tsdb.flush().context("flushing the metrics head")?;
+    let top_metric_names = top_metric_names(stores, top)?;
     let m = stores.tsdb.stats();
     let t = stores.traces.stats();
     let metrics_parts: Vec<Value> = m
@@ -179,19 +195,21 @@ pub fn du(stores: &Stores, config: &Config) -> Value {
         })
         .collect();
     let services = stores.traces.services();
-    json!({
+    Ok(json!({
+        "source": source.as_str(),
         "data_dir": config.server.data.display().to_string(),
         "metrics": {
             "partitions": metrics_parts,
+            "chunk_bytes": m.disk_bytes_partitions,
             "index_bytes": m.disk_bytes_index,
             "wal_bytes": m.disk_bytes_wal,
-            "top_metric_names": top_metric_names(stores, config),
+            "top_metric_names": top_metric_names,
         },
         "traces": {
             "partitions": trace_parts,
             "services": services,
         },
-    })
+    }))
 }
 
 pub fn retention(stores: &Stores, config: &Config) -> Value {

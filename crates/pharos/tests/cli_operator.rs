@@ -22,15 +22,14 @@ fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-/// Runs `pharos <args> --data <data> --token <admin> --json` and parses its JSON.
-fn cli_json(data: &Path, args: &[&str]) -> Value {
+/// Runs `pharos <args> --data <data> --token <admin>`, checks it succeeded, returns stdout.
+fn cli_out(data: &Path, args: &[&str]) -> Vec<u8> {
     let out = Command::new(binary())
         .args(args)
         .arg("--data")
         .arg(data)
         .arg("--token")
         .arg(ADMIN_TOKEN)
-        .arg("--json")
         .env_remove("PHAROS_URL")
         .env_remove("PHAROS_CONFIG")
         .output()
@@ -40,7 +39,13 @@ fn cli_json(data: &Path, args: &[&str]) -> Value {
         "pharos {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout)
+    out.stdout
+}
+
+/// Runs `pharos <args> --data <data> --token <admin> --json` and parses its JSON.
+fn cli_json(data: &Path, args: &[&str]) -> Value {
+    let out = cli_out(data, &[args, &["--json"]].concat());
+    serde_json::from_slice(&out)
         .unwrap_or_else(|e| panic!("pharos {args:?} --json is not JSON ({e})"))
 }
 
@@ -282,6 +287,129 @@ fn retention_apply_frees_the_bytes_it_reports() {
         after["metrics"]["top_metric_names"]["top"][0]["metric"],
         "new_metric"
     );
+}
+
+/// `series` series × `points` samples 15 s apart, ending now, with values that do not
+/// compress (so a metric's bytes on disk follow its sample count, not its series count).
+fn noisy_text_body(metric: &str, series: usize, points: usize) -> String {
+    let end = now_ms();
+    let mut state = 0x2545_f491_4f6c_dd1du64 ^ metric.len() as u64;
+    let mut s = String::new();
+    for i in 0..series {
+        for p in 0..points {
+            // xorshift64: a different value with all its digits each time.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let v = (state >> 11) as f64 / (1u64 << 53) as f64 * 1e6;
+            let t = end - (points - p) as i64 * 15_000;
+            s.push_str(&format!("{metric}{{instance=\"host-{i}\"}} {v} {t}\n"));
+        }
+    }
+    s
+}
+
+/// The metric names of `du --json`'s top list, in order, with their series and samples.
+fn top_names(du: &Value) -> Vec<(String, u64, u64)> {
+    du["metrics"]["top_metric_names"]["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["metric"].as_str().unwrap().to_owned(),
+                m["series"].as_u64().unwrap(),
+                m["samples"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The byte figures of `du --json`'s metric names: each > 0, and together the chunk bytes
+/// that `du` and `status` report. Returns that total.
+fn check_metric_bytes(du: &Value, status: &Value) -> u64 {
+    let top = &du["metrics"]["top_metric_names"];
+    let bytes: Vec<u64> = top["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["bytes"].as_u64().unwrap())
+        .collect();
+    assert!(bytes.iter().all(|b| *b > 0), "{top}");
+    assert!(
+        bytes.windows(2).all(|w| w[0] >= w[1]),
+        "not by bytes: {top}"
+    );
+    let total = top["chunk_bytes"].as_u64().unwrap();
+    assert_eq!(bytes.iter().sum::<u64>(), total, "{top}");
+    assert_eq!(top["unnamed_bytes"], 0);
+    assert_eq!(du["metrics"]["chunk_bytes"].as_u64().unwrap(), total);
+    assert_eq!(
+        status["metrics"]["disk_bytes"]["chunks"].as_u64().unwrap(),
+        total
+    );
+    let shares: f64 = top["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["share"].as_f64().unwrap())
+        .sum();
+    assert!((shares - 1.0).abs() < 1e-9, "shares add up to {shares}");
+    total
+}
+
+#[test]
+fn du_ranks_metric_names_by_bytes_running_and_stopped() {
+    let mut srv = server();
+    // By series: wide (30) > long (3) > tiny (1). By bytes: long (1,200 samples) > wide
+    // (120) > tiny (2).
+    let body = noisy_text_body("du_long", 3, 400)
+        + &noisy_text_body("du_wide", 30, 4)
+        + &noisy_text_body("du_tiny", 1, 2);
+    let r = srv.post_as(
+        "/api/v1/import/prometheus",
+        Some(INGEST_TOKEN),
+        "text/plain",
+        body.into_bytes(),
+    );
+    assert!(r.status().is_success(), "{:?}", r.text());
+    let expected = vec![
+        ("du_long".to_owned(), 3, 1200),
+        ("du_wide".to_owned(), 30, 120),
+        ("du_tiny".to_owned(), 1, 2),
+    ];
+
+    // Running: the server flushes its head before measuring, so the samples just sent count.
+    let running = cli_json(&srv.data, &["du", "--top", "10"]);
+    assert_eq!(running["source"], "server");
+    assert_eq!(top_names(&running), expected, "{running}");
+    assert_eq!(running["metrics"]["top_metric_names"]["names"], 3);
+    let status = cli_json(&srv.data, &["status"]);
+    let total = check_metric_bytes(&running, &status);
+    let limited = cli_json(&srv.data, &["du", "--top", "2"]);
+    assert_eq!(top_names(&limited), expected[..2]);
+    assert_eq!(limited["metrics"]["top_metric_names"]["names"], 3);
+    let human = String::from_utf8(cli_out(&srv.data, &["du", "--top", "2"])).unwrap();
+    assert!(
+        human.starts_with("source: running server at http://127.0.0.1:"),
+        "{human}"
+    );
+    let long = human.find("\ndu_long ").expect("du_long row");
+    let wide = human.find("\ndu_wide ").expect("du_wide row");
+    assert!(long < wide && !human.contains("du_tiny"), "{human}");
+
+    // Stopped: the CLI opens the data directory and measures the same files.
+    assert!(srv.stop().success());
+    let stopped = cli_json(&srv.data, &["du"]);
+    assert_eq!(stopped["source"], "data_dir");
+    assert_eq!(top_names(&stopped), expected, "{stopped}");
+    let status = cli_json(&srv.data, &["status"]);
+    assert_eq!(check_metric_bytes(&stopped, &status), total);
+    let parts = srv.data.join("metrics").join("parts");
+    assert_eq!(du_file_bytes(&parts), total, "chunk bytes disagree with du");
+    let human = String::from_utf8(cli_out(&srv.data, &["du"])).unwrap();
+    assert!(human.starts_with("source: data directory"), "{human}");
+    assert!(human.contains("Top metric names"), "{human}");
 }
 
 #[test]

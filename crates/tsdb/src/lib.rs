@@ -3,8 +3,8 @@
 //! In: series (label sets) with samples, exemplars and metadata from metrics ingest
 //! ([`Tsdb::append`]).
 //! Out: [`pharos_model::SeriesSource`] reads for the PromQL engine and the Prometheus API;
-//! [`Tsdb::stats`], [`Tsdb::apply_retention`] and [`Tsdb::snapshot`] for the operator CLI
-//! and admin API; self-metrics in the `prometheus` default registry.
+//! [`Tsdb::stats`], [`Tsdb::metric_usage`], [`Tsdb::apply_retention`] and [`Tsdb::snapshot`]
+//! for the operator CLI and admin API; self-metrics in the `prometheus` default registry.
 //!
 //! Layout under the data directory (`data/metrics`):
 //! - `wal/`: write-ahead log; every acknowledged append is fsynced here (group commit);
@@ -33,12 +33,14 @@ mod registry;
 mod segment;
 mod self_metrics;
 mod series_key;
+mod usage;
 mod wal;
 
 pub use admin::{PartitionStats, TsdbStats};
 pub use append::{AppendOutcome, Rejection, SeriesRow};
 pub use days::{day_name, day_of};
 pub use guard::RejectReason;
+pub use usage::{MetricUsage, MetricUsageReport};
 
 use frame_cache::FrameCache;
 use guard::RateLimiter;

@@ -36,6 +36,12 @@ pub fn encode(samples: &[Sample], out: &mut Vec<u8>) {
     }
 }
 
+/// The number of samples in a block written by [`encode`] (0 if it is unreadable), without
+/// decoding them.
+pub fn sample_count(buf: &[u8]) -> u64 {
+    Reader::new(buf).uvarint().unwrap_or(0)
+}
+
 /// Decodes a block written by [`encode`], appending the samples with `start <= t <= end`.
 pub fn decode(buf: &[u8], start: i64, end: i64, out: &mut Vec<Sample>) -> Result<(), CorruptBlock> {
     let mut r = Reader::new(buf);
