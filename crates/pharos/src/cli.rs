@@ -51,10 +51,10 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
-    /// Disk usage per time partition (with expiry), and the top metric names by bytes on
-    /// disk with their series counts.
+    /// Disk usage per time partition (with expiry), the top metric names by bytes on disk
+    /// with their series counts, and the top services by bytes with their span counts.
     Du {
-        /// How many metric names to list.
+        /// How many metric names and services to list.
         #[arg(long, default_value_t = crate::ops::DEFAULT_TOP)]
         top: usize,
         #[command(flatten)]

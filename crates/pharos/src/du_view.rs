@@ -3,13 +3,13 @@
 use crate::render;
 use serde_json::Value;
 
-/// Every `du` table: metrics partitions, trace partitions, top metric names, services.
+/// Every `du` table: metrics partitions, trace partitions, top metric names, top services.
 pub fn human(v: &Value) -> String {
     [
         metrics_partitions(&v["metrics"]),
         trace_partitions(&v["traces"]),
         top_metric_names(&v["metrics"]["top_metric_names"]),
-        services(&v["traces"]),
+        top_services(&v["traces"]["top_services"]),
     ]
     .join("\n")
 }
@@ -96,9 +96,22 @@ fn top_metric_names(top: &Value) -> String {
     )
 }
 
-fn services(t: &Value) -> String {
-    let names: Vec<String> = items(&t["services"]).map(text).collect();
-    format!("Services ({}): {}\n", names.len(), names.join(", "))
+fn top_services(top: &Value) -> String {
+    let table = table_of(
+        &top["top"],
+        &[
+            ("service", "service", text),
+            ("spans", "spans", render::num),
+            ("bytes", "bytes", render::bytes_v),
+            ("bytes/span", "bytes_per_span", render::num),
+        ],
+    );
+    format!(
+        "Top services (by bytes on disk; {} services, {} spans, {} in all)\n{table}",
+        render::num(&top["services"]),
+        render::num(&top["spans"]),
+        render::bytes_v(&top["bytes"]),
+    )
 }
 
 #[cfg(test)]

@@ -73,6 +73,11 @@ pub fn free_bytes(dir: &Path) -> Option<u64> {
     (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
 }
 
+/// Bytes per item (sample, span), when there are any.
+fn bytes_per(bytes: u64, items: u64) -> Option<f64> {
+    (items > 0).then(|| bytes as f64 / items as f64)
+}
+
 pub fn status(stores: &Stores, config: &Config, server: Option<&ServerInfo>) -> Value {
     let m = stores.tsdb.stats();
     let t = stores.traces.stats();
@@ -98,7 +103,6 @@ pub fn status(stores: &Stores, config: &Config, server: Option<&ServerInfo>) -> 
         (Some(f), Some(r)) if r > 0.0 => Some(f as f64 / r),
         _ => None,
     };
-    let per = |bytes: u64, n: u64| (n > 0).then(|| bytes as f64 / n as f64);
     json!({
         "source": if server.is_some() { Source::Server } else { Source::DataDir }.as_str(),
         "version": env!("CARGO_PKG_VERSION"),
@@ -115,7 +119,7 @@ pub fn status(stores: &Stores, config: &Config, server: Option<&ServerInfo>) -> 
             "active_series": m.active_series,
             "series_total": m.series_total,
             "samples_on_disk": m.samples_on_disk,
-            "bytes_per_sample": per(m.disk_bytes_partitions, m.samples_on_disk),
+            "bytes_per_sample": bytes_per(m.disk_bytes_partitions, m.samples_on_disk),
             "disk_bytes": {
                 "index": m.disk_bytes_index,
                 "chunks": m.disk_bytes_partitions,
@@ -127,7 +131,7 @@ pub fn status(stores: &Stores, config: &Config, server: Option<&ServerInfo>) -> 
             "newest_unix": t.newest_unix,
             "spans": t.spans,
             "services": t.services,
-            "bytes_per_span": per(t.disk_bytes, t.spans),
+            "bytes_per_span": bytes_per(t.disk_bytes, t.spans),
             "disk_bytes": t.disk_bytes,
         },
         "disk": {
@@ -171,7 +175,27 @@ fn top_metric_names(stores: &Stores, top: usize) -> anyhow::Result<Value> {
     }))
 }
 
-/// Disk use per partition and the `top` metric names by bytes. The head is flushed first,
+/// The `top` services with the most bytes on disk, with their spans, and the totals over
+/// every service ([`pharos_tracestore::TraceStore::service_usage`]).
+fn top_services(stores: &Stores, top: usize) -> Value {
+    let usage = stores.traces.service_usage();
+    let rows: Vec<Value> = usage
+        .iter()
+        .take(top)
+        .map(|s| {
+            json!({"service": s.service, "spans": s.spans, "bytes": s.bytes,
+                   "bytes_per_span": bytes_per(s.bytes, s.spans)})
+        })
+        .collect();
+    json!({
+        "services": usage.len(),
+        "spans": usage.iter().map(|s| s.spans).sum::<u64>(),
+        "bytes": usage.iter().map(|s| s.bytes).sum::<u64>(),
+        "top": rows,
+    })
+}
+
+/// Disk use per partition, the `top` metric names and the `top` services by bytes. The head is flushed first,
 /// so every acknowledged sample is in the segment files that are measured.
 pub fn du(stores: &Stores, config: &Config, top: usize, source: Source) -> anyhow::Result<Value> {
     stores.tsdb.flush().context("flushing the metrics head")?;
@@ -194,7 +218,7 @@ pub fn du(stores: &Stores, config: &Config, top: usize, source: Source) -> anyho
                    "spans": p.spans, "disk_bytes": p.disk_bytes, "expires_ms": p.expires_unix as i64 * 1000})
         })
         .collect();
-    let services = stores.traces.services();
+    let top_services = top_services(stores, top);
     Ok(json!({
         "source": source.as_str(),
         "data_dir": config.server.data.display().to_string(),
@@ -207,7 +231,8 @@ pub fn du(stores: &Stores, config: &Config, top: usize, source: Source) -> anyho
         },
         "traces": {
             "partitions": trace_parts,
-            "services": services,
+            "disk_bytes": t.disk_bytes,
+            "top_services": top_services,
         },
     }))
 }

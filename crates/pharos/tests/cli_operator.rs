@@ -92,13 +92,14 @@ fn text_body(metric: &str, series: usize, points: usize, age_ms: i64) -> Vec<u8>
     s.into_bytes()
 }
 
-fn otlp_json(spans: usize) -> Vec<u8> {
+/// `spans` spans of `service` (four per trace), with trace and span ids from `ids_from` on.
+fn otlp_json(service: &str, spans: usize, ids_from: usize) -> Vec<u8> {
     let now = now_ms() as u128 * 1_000_000;
     let spans: Vec<Value> = (0..spans)
         .map(|i| {
             serde_json::json!({
-                "traceId": format!("{:032x}", 0xabc000 + i / 4),
-                "spanId": format!("{:016x}", 0x1000 + i),
+                "traceId": format!("{:032x}", 0xabc000 + ids_from + i / 4),
+                "spanId": format!("{:016x}", 0x1000 + ids_from + i),
                 "name": "GET /cli",
                 "kind": 2,
                 "startTimeUnixNano": (now - 5_000_000_000 + i as u128 * 1000).to_string(),
@@ -107,7 +108,7 @@ fn otlp_json(spans: usize) -> Vec<u8> {
         })
         .collect();
     serde_json::to_vec(&serde_json::json!({"resourceSpans": [{
-        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "cli-svc"}}]},
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
         "scopeSpans": [{"scope": {"name": "t"}, "spans": spans}]
     }]}))
     .unwrap()
@@ -134,7 +135,7 @@ fn status_du_and_snapshots_running_and_stopped() {
         "/v1/traces",
         Some(INGEST_TOKEN),
         "application/json",
-        otlp_json(12),
+        otlp_json("cli-svc", 12, 0),
     );
     assert!(r.status().is_success(), "{:?}", r.text());
 
@@ -151,7 +152,10 @@ fn status_du_and_snapshots_running_and_stopped() {
         "cli_metric"
     );
     assert_eq!(du["metrics"]["top_metric_names"]["top"][0]["series"], 5);
-    assert_eq!(du["traces"]["services"], serde_json::json!(["cli-svc"]));
+    let services = &du["traces"]["top_services"];
+    assert_eq!(services["services"], 1);
+    assert_eq!(services["top"][0]["service"], "cli-svc");
+    assert_eq!(services["top"][0]["spans"], 12);
     let snap = cli_json(&srv.data, &["snapshot", "create"]);
     let name = snap["name"].as_str().unwrap().to_owned();
     let list = cli_json(&srv.data, &["snapshot", "list"]);
@@ -309,20 +313,56 @@ fn noisy_text_body(metric: &str, series: usize, points: usize) -> String {
     s
 }
 
-/// The metric names of `du --json`'s top list, in order, with their series and samples.
-fn top_names(du: &Value) -> Vec<(String, u64, u64)> {
-    du["metrics"]["top_metric_names"]["top"]
+/// The `keys` of each row of a `du --json` top list (`top_metric_names`, `top_services`).
+fn top_rows(list: &Value, keys: &[&str]) -> Value {
+    list["top"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| {
-            (
-                m["metric"].as_str().unwrap().to_owned(),
-                m["series"].as_u64().unwrap(),
-                m["samples"].as_u64().unwrap(),
-            )
-        })
+        .map(|row| keys.iter().map(|k| row[*k].clone()).collect::<Value>())
         .collect()
+}
+
+/// The services of `du --json`'s top list, in order, with their spans.
+fn top_services(du: &Value) -> Value {
+    top_rows(&du["traces"]["top_services"], &["service", "spans"])
+}
+
+/// The byte figures of `du --json`'s services: each > 0, biggest first, and together the
+/// trace partitions' bytes (less under a byte per service and partition of rounding).
+fn check_service_bytes(du: &Value) {
+    let top = &du["traces"]["top_services"];
+    let rows = top["top"].as_array().unwrap();
+    let bytes: Vec<u64> = rows.iter().map(|s| s["bytes"].as_u64().unwrap()).collect();
+    assert!(bytes.iter().all(|b| *b > 0), "{top}");
+    assert!(
+        bytes.windows(2).all(|w| w[0] >= w[1]),
+        "not by bytes: {top}"
+    );
+    assert_eq!(bytes.iter().sum::<u64>(), top["bytes"].as_u64().unwrap());
+    let parts = du["traces"]["partitions"].as_array().unwrap();
+    let part_bytes: u64 = parts
+        .iter()
+        .map(|p| p["disk_bytes"].as_u64().unwrap())
+        .sum();
+    let rounding = (rows.len() * parts.len()) as u64;
+    let sum = top["bytes"].as_u64().unwrap();
+    assert!(
+        sum <= part_bytes && sum + rounding >= part_bytes,
+        "services {sum} B, partitions {part_bytes} B: {du}"
+    );
+    for s in rows {
+        let per_span = s["bytes"].as_f64().unwrap() / s["spans"].as_f64().unwrap();
+        assert!((s["bytes_per_span"].as_f64().unwrap() - per_span).abs() < 1e-9);
+    }
+}
+
+/// The metric names of `du --json`'s top list, in order, with their series and samples.
+fn top_names(du: &Value) -> Value {
+    top_rows(
+        &du["metrics"]["top_metric_names"],
+        &["metric", "series", "samples"],
+    )
 }
 
 /// The byte figures of `du --json`'s metric names: each > 0, and together the chunk bytes
@@ -359,7 +399,7 @@ fn check_metric_bytes(du: &Value, status: &Value) -> u64 {
 }
 
 #[test]
-fn du_ranks_metric_names_by_bytes_running_and_stopped() {
+fn du_ranks_metric_names_and_services_by_bytes_running_and_stopped() {
     let mut srv = server();
     // By series: wide (30) > long (3) > tiny (1). By bytes: long (1,200 samples) > wide
     // (120) > tiny (2).
@@ -373,36 +413,60 @@ fn du_ranks_metric_names_by_bytes_running_and_stopped() {
         body.into_bytes(),
     );
     assert!(r.status().is_success(), "{:?}", r.text());
-    let expected = vec![
-        ("du_long".to_owned(), 3, 1200),
-        ("du_wide".to_owned(), 30, 120),
-        ("du_tiny".to_owned(), 1, 2),
-    ];
+    for (service, spans, ids_from) in [("svc-quiet", 6, 0), ("svc-busy", 30, 0x100)] {
+        let r = srv.post_as(
+            "/v1/traces",
+            Some(INGEST_TOKEN),
+            "application/json",
+            otlp_json(service, spans, ids_from),
+        );
+        assert!(r.status().is_success(), "{:?}", r.text());
+    }
+    let services = serde_json::json!([["svc-busy", 30], ["svc-quiet", 6]]);
+    let expected = serde_json::json!([
+        ["du_long", 3, 1200],
+        ["du_wide", 30, 120],
+        ["du_tiny", 1, 2]
+    ]);
 
     // Running: the server flushes its head before measuring, so the samples just sent count.
     let running = cli_json(&srv.data, &["du", "--top", "10"]);
     assert_eq!(running["source"], "server");
     assert_eq!(top_names(&running), expected, "{running}");
     assert_eq!(running["metrics"]["top_metric_names"]["names"], 3);
+    assert_eq!(top_services(&running), services, "{running}");
+    assert_eq!(running["traces"]["top_services"]["services"], 2);
+    assert_eq!(running["traces"]["top_services"]["spans"], 36);
+    check_service_bytes(&running);
     let status = cli_json(&srv.data, &["status"]);
     let total = check_metric_bytes(&running, &status);
     let limited = cli_json(&srv.data, &["du", "--top", "2"]);
-    assert_eq!(top_names(&limited), expected[..2]);
+    assert_eq!(
+        top_names(&limited),
+        serde_json::json!([expected[0], expected[1]])
+    );
+    assert_eq!(top_services(&limited), services);
     assert_eq!(limited["metrics"]["top_metric_names"]["names"], 3);
-    let human = String::from_utf8(cli_out(&srv.data, &["du", "--top", "2"])).unwrap();
+    let human = String::from_utf8(cli_out(&srv.data, &["du", "--top", "1"])).unwrap();
     assert!(
         human.starts_with("source: running server at http://127.0.0.1:"),
         "{human}"
     );
     let long = human.find("\ndu_long ").expect("du_long row");
-    let wide = human.find("\ndu_wide ").expect("du_wide row");
-    assert!(long < wide && !human.contains("du_tiny"), "{human}");
+    let busy = human.find("\nsvc-busy ").expect("svc-busy row");
+    assert!(long < busy, "{human}");
+    assert!(
+        !human.contains("du_wide") && !human.contains("svc-quiet"),
+        "{human}"
+    );
 
     // Stopped: the CLI opens the data directory and measures the same files.
     assert!(srv.stop().success());
     let stopped = cli_json(&srv.data, &["du"]);
     assert_eq!(stopped["source"], "data_dir");
     assert_eq!(top_names(&stopped), expected, "{stopped}");
+    assert_eq!(top_services(&stopped), services, "{stopped}");
+    check_service_bytes(&stopped);
     let status = cli_json(&srv.data, &["status"]);
     assert_eq!(check_metric_bytes(&stopped, &status), total);
     let parts = srv.data.join("metrics").join("parts");
@@ -410,6 +474,7 @@ fn du_ranks_metric_names_by_bytes_running_and_stopped() {
     let human = String::from_utf8(cli_out(&srv.data, &["du"])).unwrap();
     assert!(human.starts_with("source: data directory"), "{human}");
     assert!(human.contains("Top metric names"), "{human}");
+    assert!(human.contains("Top services"), "{human}");
 }
 
 #[test]
