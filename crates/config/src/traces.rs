@@ -10,7 +10,7 @@ pub struct TracesConfig {
     /// Span and resource attribute keys that get a secondary index (searches on other
     /// attributes scan a bounded number of candidate traces instead).
     pub indexed_attributes: Vec<String>,
-    /// Length of one time partition (one sled database on disk). Retention drops whole
+    /// Length of one time partition (one directory on disk). Retention drops whole
     /// partitions, so data lives on disk for up to `retention.traces` + this. At least 1h,
     /// and at most 1,000 partitions per retention period.
     #[serde(with = "humantime_serde")]
@@ -31,6 +31,9 @@ pub struct TracesConfig {
     pub max_dictionary_strings: usize,
     /// Most attribute names (and values per name) kept for the Tempo tag lists.
     pub max_catalog_tags: usize,
+    /// Memory for the trace and index keys of recent writes, over all partitions; when
+    /// full, the biggest buffers are written to sorted runs on disk.
+    pub key_buffer_size: ByteSize,
 }
 
 impl Default for TracesConfig {
@@ -57,6 +60,7 @@ impl Default for TracesConfig {
             dependency_window_spans: 200_000,
             max_dictionary_strings: 50_000,
             max_catalog_tags: 1_000,
+            key_buffer_size: ByteSize::mib(16),
         }
     }
 }

@@ -1,11 +1,16 @@
-//! Key layouts of a partition's trees, all big-endian so byte order is time order.
+//! Key layouts of a partition, all big-endian so byte order is time order.
 //!
-//! - `blocks`:  block sequence (8)  →  block start ns (8) · compressed block of chunks
-//! - `spans`:   trace id (16) · chunk start ns (8) · block sequence (8)  →  position of
-//!   the trace's chunk in the block (varint); one trace is one contiguous key range
-//! - `index`:   term kind (1) · term length (2) · term · block start ns (8) · block
-//!   sequence (8)  →  postings of that block: (position, start µs delta, longest span
-//!   duration µs) per trace, so time and duration filters need no span data
+//! - `blocks` (sled tree):  block sequence (8)  →  block start ns (8) · place of the
+//!   block in the value log · place of its postings directory
+//! - trace keys (sorted runs, [`crate::sorted_keys`]): trace id (16) · block sequence (4)
+//!   →  position of the trace's chunk in the block (varint); one trace is one
+//!   contiguous key range
+//! - index keys (sorted runs): term kind (1) · term length (2) · term · block start ns
+//!   (8) · block sequence (8)  →  place in the value log of that block's postings:
+//!   (position, start µs delta, longest span duration µs) per trace, so time and
+//!   duration filters need no span data
+//! - postings directory (value log, one per block): every index key of the block with
+//!   its postings' place, so index keys not yet in a run are rebuilt after a crash
 //! - `catalog`: catalog entry (services/operations, tag names and values)  →  empty
 //! - `deps`:    hour (4) · parent service · 0 · child service  →  call count (8)
 
@@ -14,19 +19,43 @@ pub const TERM_SERVICE: u8 = b's';
 pub const TERM_OPERATION: u8 = b'o';
 pub const TERM_ATTRIBUTE: u8 = b'a';
 
-pub fn span_key(trace_id: &[u8; 16], start_ns: u64, block: u64) -> Vec<u8> {
-    let mut k = Vec::with_capacity(32);
+/// The key of a trace's chunk in block `block` (block sequences fit 32 bits: a partition
+/// holds far fewer than 4 billion blocks, and the writer refuses more).
+pub fn trace_key(trace_id: &[u8; 16], block: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(20);
     k.extend_from_slice(trace_id);
-    k.extend_from_slice(&start_ns.to_be_bytes());
     k.extend_from_slice(&block.to_be_bytes());
     k
 }
 
-/// Start time and block sequence encoded in a span key.
-pub fn span_key_parts(key: &[u8]) -> Option<(u64, u64)> {
-    let start = u64::from_be_bytes(key.get(16..24)?.try_into().ok()?);
-    let block = u64::from_be_bytes(key.get(24..32)?.try_into().ok()?);
-    Some((start, block))
+/// The block sequence encoded in a trace key.
+pub fn trace_key_block(key: &[u8]) -> Option<u64> {
+    Some(u32::from_be_bytes(key.get(16..20)?.try_into().ok()?).into())
+}
+
+/// A block's postings directory: the term prefix and value-log place of each postings
+/// record of the block.
+pub fn encode_postings_dir(entries: &[(&[u8], (u64, u32))]) -> Vec<u8> {
+    use crate::varint::{put_bytes, put_u64};
+    let mut v = Vec::with_capacity(entries.len() * 40);
+    put_u64(&mut v, entries.len() as u64);
+    for (prefix, (offset, len)) in entries {
+        put_bytes(&mut v, prefix);
+        put_u64(&mut v, *offset);
+        put_u64(&mut v, u64::from(*len));
+    }
+    v
+}
+
+/// A directory written by [`encode_postings_dir`].
+pub fn decode_postings_dir(v: &[u8]) -> Result<Vec<(Vec<u8>, u64, u32)>, crate::error::StoreError> {
+    let mut r = crate::varint::Reader::new(v);
+    let n = r.count()?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push((r.bytes()?.to_vec(), r.u64()?, r.u32()?));
+    }
+    Ok(out)
 }
 
 /// [`term_prefix`] into a reused buffer.
@@ -169,7 +198,13 @@ mod tests {
         let mut buf = Vec::new();
         term_prefix_into(&mut buf, TERM_OPERATION, &["svc", "GET /"]);
         assert_eq!(buf, p);
-        assert_eq!(span_key_parts(&span_key(&[3; 16], 7, 8)), Some((7, 8)));
+        assert_eq!(trace_key_block(&trace_key(&[3; 16], 8)), Some(8));
+        let dir = encode_postings_dir(&[(&p[..], (10, 20)), (&other[..], (30, 4))]);
+        assert_eq!(
+            decode_postings_dir(&dir).unwrap(),
+            vec![(p.clone(), 10, 20), (other.clone(), 30, 4)]
+        );
+        assert!(decode_postings_dir(&dir[..dir.len() - 1]).is_err());
     }
 
     #[test]

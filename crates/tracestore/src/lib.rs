@@ -6,18 +6,21 @@
 //! Jaeger and Tempo APIs; service, operation and tag lists; service dependencies; stats,
 //! retention and snapshots for the operator.
 //!
-//! Layout (badger-style, on sled): one sled database per time partition
-//! (`traces.partition_duration`, by span start), each with
-//! - `spans`: trace id · start · span id → a compressed chunk of that trace's spans (one
-//!   trace is one contiguous key range);
-//! - `index`: (service | service+operation | service+attribute=value) · start · trace id
-//!   → longest span duration, so time-bounded searches are range scans;
-//! - `dict`: interned strings, resources and scopes referenced by the chunks;
-//! - `catalog`, `deps`, `meta`: services/operations/tags, dependency counts, span count.
+//! Layout (badger-style), one directory per time partition (`traces.partition_duration`,
+//! by span start), each with
+//! - `blocks.vlog`: the value log of compressed span blocks, index postings and each
+//!   block's postings directory ([`vlog`], [`block`]);
+//! - trace keys (trace id · block → position) and index keys ((service | service+operation
+//!   | service+attribute=value) · block start · block → postings) as small LSM trees:
+//!   a bounded memory buffer and immutable sorted runs ([`sorted_keys`], [`run`]),
+//!   rebuilt from the value log after a crash;
+//! - a small sled database: block places, the dictionary of interned strings, resources
+//!   and scopes, the catalog, dependency counts, span counts and usage per service.
 //!
 //! Retention deletes whole partition directories, which frees their disk.
 
 mod block;
+mod bloom;
 mod catalog;
 mod chunk;
 mod deps;
@@ -26,8 +29,10 @@ mod error;
 mod keys;
 mod metrics;
 mod partition;
+mod run;
 pub mod sample;
 mod search;
+mod sorted_keys;
 mod store;
 mod trace;
 mod usage;

@@ -1,12 +1,15 @@
-//! One time partition: a sled database in its own directory holding the spans that
-//! started in `[start_ns, end_ns)`, their index, dictionaries, catalog and dependency
-//! counts. Retention deletes the whole directory, which returns its disk to the OS.
+//! One time partition: a directory holding the spans that started in `[start_ns,
+//! end_ns)`: the value log (span blocks, postings), the trace keys and index keys as
+//! sorted runs, and a small sled database (block places, dictionary, catalog,
+//! dependency counts, service usage). Retention deletes the whole directory, which
+//! returns its disk to the OS.
 
 use crate::block::Block;
 use crate::chunk::{self, DecodedGroup};
 use crate::dict::Dict;
 use crate::error::StoreError;
 use crate::keys;
+use crate::sorted_keys::SortedKeys;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
@@ -17,11 +20,14 @@ pub struct Partition {
     pub end_ns: u64,
     pub dir: PathBuf,
     pub db: sled::Db,
-    pub spans: sled::Tree,
-    /// Block sequence → (block start, place in the value log).
+    /// Trace id · block → position of the trace's chunk in the block.
+    pub traces: SortedKeys,
+    /// Block sequence → (block start, place in the value log, place of its postings
+    /// directory).
     pub blocks: sled::Tree,
     pub vlog: crate::vlog::ValueLog,
-    pub index: sled::Tree,
+    /// Term · block start · block → place of the block's postings of the term.
+    pub index: SortedKeys,
     /// Sequence number of the next block written.
     pub next_block: AtomicU64,
     pub dict_tree: sled::Tree,
@@ -35,12 +41,15 @@ pub struct Partition {
     pub usage: Mutex<crate::usage::PartitionUsage>,
 }
 
-/// A `blocks` tree value: block start, value-log offset and record length.
-pub fn block_pointer(start_ns: u64, offset: u64, len: u32) -> Vec<u8> {
-    let mut v = Vec::with_capacity(20);
+/// A `blocks` tree value: block start, value-log offset and record length of the block
+/// and of its postings directory.
+pub fn block_pointer(start_ns: u64, block: (u64, u32), postings_dir: (u64, u32)) -> Vec<u8> {
+    let mut v = Vec::with_capacity(32);
     v.extend_from_slice(&start_ns.to_be_bytes());
-    v.extend_from_slice(&offset.to_be_bytes());
-    v.extend_from_slice(&len.to_be_bytes());
+    v.extend_from_slice(&block.0.to_be_bytes());
+    v.extend_from_slice(&block.1.to_be_bytes());
+    v.extend_from_slice(&postings_dir.0.to_be_bytes());
+    v.extend_from_slice(&postings_dir.1.to_be_bytes());
     v
 }
 
@@ -59,12 +68,25 @@ fn parse_vlog_pointer(v: &[u8]) -> Option<(u64, u32)> {
     ))
 }
 
-fn parse_block_pointer(v: &[u8]) -> Option<(u64, u64, u32)> {
-    Some((
-        u64::from_be_bytes(v.get(..8)?.try_into().ok()?),
-        u64::from_be_bytes(v.get(8..16)?.try_into().ok()?),
-        u32::from_be_bytes(v.get(16..20)?.try_into().ok()?),
-    ))
+/// A parsed `blocks` tree value.
+struct BlockPointer {
+    start_ns: u64,
+    block: (u64, u32),
+    /// Absent in blocks written before postings directories existed.
+    postings_dir: Option<(u64, u32)>,
+}
+
+fn parse_block_pointer(v: &[u8]) -> Option<BlockPointer> {
+    let dir = match v.len() {
+        20 => None,
+        32 => parse_vlog_pointer(&v[20..]),
+        _ => return None,
+    };
+    Some(BlockPointer {
+        start_ns: u64::from_be_bytes(v.get(..8)?.try_into().ok()?),
+        block: parse_vlog_pointer(&v[8..20])?,
+        postings_dir: dir,
+    })
 }
 
 /// A trace id with the spans of one of its chunks.
@@ -120,7 +142,6 @@ impl Partition {
             .mode(sled::Mode::LowSpace)
             .flush_every_ms(None); // every group commit flushes; no background flusher thread per partition
         let db = open_waiting_for_lock(&config)?;
-        let spans = db.open_tree("spans")?;
         let blocks = db.open_tree("blocks")?;
         let vlog = crate::vlog::ValueLog::open(&dir)?;
         let next_block = match blocks.last()? {
@@ -133,7 +154,9 @@ impl Partition {
             }
             None => 0,
         };
-        let index = db.open_tree("index")?;
+        let traces = SortedKeys::open(&dir, "traces", 16)?;
+        let index = SortedKeys::open(&dir, "index", 0)?;
+        migrate_sled_keys(&db, &index, next_block)?;
         let dict_tree = db.open_tree("dict")?;
         let catalog = db.open_tree("catalog")?;
         let deps = db.open_tree("deps")?;
@@ -148,12 +171,12 @@ impl Partition {
             }
             state.keys.insert(k.to_vec());
         }
-        Ok(Partition {
+        let p = Partition {
             start_ns,
             end_ns,
             dir,
             db,
-            spans,
+            traces,
             blocks,
             vlog,
             index,
@@ -165,7 +188,80 @@ impl Partition {
             dict: RwLock::new(dict),
             catalog_state: Mutex::new(state),
             usage: Mutex::new(usage),
-        })
+        };
+        p.replay_keys()?;
+        Ok(p)
+    }
+
+    /// Puts back into the key buffers the keys of the blocks written since the last
+    /// runs (lost with the process if it did not close cleanly): trace keys from the
+    /// block headers, index keys from the postings directories.
+    fn replay_keys(&self) -> Result<(), StoreError> {
+        let (traces_from, index_from) = (self.traces.covered(), self.index.covered());
+        let mut trace_entries = Vec::new();
+        let mut index_entries = Vec::new();
+        for item in self
+            .blocks
+            .range(traces_from.min(index_from).to_be_bytes()..)
+        {
+            let (k, v) = item?;
+            let seq = u64::from_be_bytes(
+                k.as_ref()
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("block key".into()))?,
+            );
+            let ptr = parse_block_pointer(&v)
+                .ok_or_else(|| StoreError::Corrupt("block pointer".into()))?;
+            let replayed = (|| {
+                if seq >= traces_from {
+                    let block =
+                        Block::decode(&self.vlog.read(ptr.block.0, ptr.block.1)?, ptr.start_ns)?;
+                    let seq32 = block_seq32(seq)?;
+                    for (position, t) in block.traces.iter().enumerate() {
+                        trace_entries.push((
+                            keys::trace_key(&t.trace_id, seq32),
+                            varint_bytes(position as u64),
+                        ));
+                    }
+                }
+                if let (true, Some((offset, len))) = (seq >= index_from, ptr.postings_dir) {
+                    for (prefix, p_offset, p_len) in
+                        keys::decode_postings_dir(&self.vlog.read(offset, len)?)?
+                    {
+                        index_entries.push((
+                            keys::index_key(&prefix, ptr.start_ns, seq),
+                            vlog_pointer(p_offset, p_len),
+                        ));
+                    }
+                }
+                Ok::<(), StoreError>(())
+            })();
+            if let Err(e) = replayed {
+                tracing::warn!(partition = %self.dir.display(), block = seq, error = %e, "skipping unreadable block while rebuilding keys");
+            }
+        }
+        if !trace_entries.is_empty() || !index_entries.is_empty() {
+            tracing::info!(partition = %self.dir.display(), trace_keys = trace_entries.len(), index_keys = index_entries.len(), "rebuilt keys of blocks written since the last key runs");
+        }
+        self.traces.insert(trace_entries);
+        self.index.insert(index_entries);
+        Ok(())
+    }
+
+    /// Bytes held by this partition's key buffers (estimated).
+    pub fn key_buffer_bytes(&self) -> usize {
+        self.traces.buffer_bytes() + self.index.buffer_bytes()
+    }
+
+    /// Writes the key buffers to runs and merges runs beyond the limit. Only after the
+    /// blocks they point to are durable (the writer calls it after a commit's flush).
+    pub fn flush_keys(&self) -> Result<(), StoreError> {
+        let covered = self.next_block.load(std::sync::atomic::Ordering::Acquire);
+        for keys in [&self.traces, &self.index] {
+            keys.flush(covered)?;
+            keys.merge_if_over(crate::sorted_keys::MAX_RUNS)?;
+        }
+        Ok(())
     }
 
     pub fn overlaps(&self, start_ns: u64, end_ns: u64) -> bool {
@@ -177,10 +273,10 @@ impl Partition {
         let Some(v) = self.blocks.get(seq.to_be_bytes())? else {
             return Ok(None);
         };
-        let Some((start, offset, len)) = parse_block_pointer(&v) else {
+        let Some(ptr) = parse_block_pointer(&v) else {
             return Err(StoreError::Corrupt("block pointer".into()));
         };
-        Block::decode(&self.vlog.read(offset, len)?, start).map(Some)
+        Block::decode(&self.vlog.read(ptr.block.0, ptr.block.1)?, ptr.start_ns).map(Some)
     }
 
     /// The chunk of a trace at `position` in block `seq`, decoded.
@@ -202,9 +298,10 @@ impl Partition {
     /// Every chunk of `trace_id` stored here, decoded.
     pub fn read_trace(&self, trace_id: &[u8; 16]) -> Result<Vec<DecodedGroup>, StoreError> {
         let mut out = Vec::new();
-        for item in self.spans.scan_prefix(trace_id) {
-            let (k, v) = item?;
-            let Some((_, seq)) = keys::span_key_parts(&k) else {
+        let mut hi = trace_id.to_vec();
+        hi.extend_from_slice(&[0xff; 4]);
+        for (k, v) in self.traces.range(trace_id, &hi, Some(trace_id))? {
+            let Some(seq) = keys::trace_key_block(&k) else {
                 continue;
             };
             let position = crate::varint::Reader::new(&v).u64()? as usize;
@@ -241,11 +338,10 @@ impl Partition {
             0,
         );
         let hi = keys::index_key(prefix, end_ns, u64::MAX);
-        for item in self.index.range(lo..=hi).rev() {
+        for (k, v) in self.index.range(&lo, &hi, None)?.into_iter().rev() {
             if out.len() >= cap {
                 break;
             }
-            let (k, v) = item?;
             let Some((block_start, block)) = keys::index_key_tail(&k) else {
                 continue;
             };
@@ -303,6 +399,44 @@ impl Partition {
     pub fn disk_bytes(&self) -> u64 {
         dir_size(&self.dir)
     }
+}
+
+/// A block sequence as trace keys hold it (32 bits).
+pub fn block_seq32(seq: u64) -> Result<u32, StoreError> {
+    u32::try_from(seq)
+        .map_err(|_| StoreError::Corrupt("more than 2^32 blocks in a partition".into()))
+}
+
+pub fn varint_bytes(v: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2);
+    crate::varint::put_u64(&mut out, v);
+    out
+}
+
+/// Moves the keys of a partition written before sorted runs out of sled: the old `index`
+/// tree (already in run order) becomes an index run covering every block; the old
+/// `spans` tree is dropped, as trace keys are rebuilt from the blocks.
+fn migrate_sled_keys(db: &sled::Db, index: &SortedKeys, next_block: u64) -> Result<(), StoreError> {
+    let names = db.tree_names();
+    if !names
+        .iter()
+        .any(|n| n.as_ref() == b"spans" || n.as_ref() == b"index")
+    {
+        return Ok(());
+    }
+    let old_index = db.open_tree("index")?;
+    if index.covered() == 0 {
+        for item in old_index.iter() {
+            let (k, v) = item?;
+            index.insert([(k.to_vec(), v.to_vec())]);
+        }
+        index.flush(next_block)?;
+    }
+    db.drop_tree("index")?;
+    db.drop_tree("spans")?;
+    db.flush()?;
+    tracing::info!("moved a partition's trace and index keys from sled to sorted runs");
+    Ok(())
 }
 
 /// Total size of the files under `dir` (allocated blocks, so sparse files count as they use).

@@ -31,6 +31,8 @@ pub(crate) struct Settings {
     pub max_search_candidates: usize,
     pub max_catalog_tags: usize,
     pub retention_check: Duration,
+    /// Most bytes of trace and index keys buffered in memory over all partitions.
+    pub key_buffer_bytes: usize,
 }
 
 type Reply = tokio::sync::oneshot::Sender<Result<WriteOutcome, StoreError>>;
@@ -87,6 +89,9 @@ pub struct PartitionStats {
     pub spans: u64,
     pub disk_bytes: u64,
     pub dictionary_entries: usize,
+    /// Sorted-run files of trace and index keys, and the keys in them.
+    pub key_runs: usize,
+    pub keys_in_runs: u64,
 }
 
 /// What `apply_retention` removed.
@@ -128,6 +133,7 @@ impl TraceStore {
             indexed_attributes: t.indexed_attributes.iter().cloned().collect(),
             max_search_candidates: t.max_search_candidates,
             max_catalog_tags: t.max_catalog_tags,
+            key_buffer_bytes: t.key_buffer_size.as_u64() as usize,
             retention_check: config
                 .retention
                 .check_interval
@@ -193,6 +199,11 @@ impl TraceStore {
         *store.retention_stop.lock().expect("lock") = Some(stop_tx);
         *store.retention_thread.lock().expect("lock") = Some(retention);
         store.apply_retention()?;
+        // Keys rebuilt on open (after a crash) may exceed the buffer limit.
+        {
+            let _quiet = store.commit_lock.lock().expect("commit lock");
+            store.bound_key_buffers()?;
+        }
         Ok(store)
     }
 
@@ -250,7 +261,13 @@ impl TraceStore {
             let started = Instant::now();
             let result = {
                 let _quiet = self.commit_lock.lock().expect("commit lock");
-                write::commit(self, &requests, now_ns())
+                let result = write::commit(self, &requests, now_ns());
+                // The spans are durable whatever happens here: keys not written to a run
+                // stay buffered and are rebuilt from the value log after a restart.
+                if let Err(e) = self.bound_key_buffers() {
+                    tracing::warn!(error = %e, "writing trace key runs failed");
+                }
+                result
             };
             crate::metrics::COMMIT_SECONDS.observe(started.elapsed().as_secs_f64());
             match result {
@@ -269,6 +286,33 @@ impl TraceStore {
                 }
             }
         }
+    }
+
+    /// Keeps the key buffers within `traces.key_buffer_size`: when they are over it,
+    /// writes the biggest partitions' buffers to runs until under half of it. Called by
+    /// the writer after a commit is durable, so the runs never point past the blocks.
+    fn bound_key_buffers(&self) -> Result<(), StoreError> {
+        let limit = self.settings.key_buffer_bytes;
+        let mut parts: Vec<(usize, Arc<Partition>)> = self
+            .partitions
+            .read()
+            .expect("partitions lock")
+            .values()
+            .map(|p| (p.key_buffer_bytes(), p.clone()))
+            .collect();
+        let mut total: usize = parts.iter().map(|(b, _)| b).sum();
+        if total <= limit {
+            return Ok(());
+        }
+        parts.sort_by_key(|(bytes, _)| std::cmp::Reverse(*bytes));
+        for (bytes, p) in parts {
+            if total <= limit / 2 {
+                break;
+            }
+            p.flush_keys()?;
+            total -= bytes;
+        }
+        Ok(())
     }
 
     /// Start of the partition that holds time `t_ns`: an existing one covering it, or the
@@ -412,6 +456,8 @@ impl TraceStore {
                 spans: p.span_count(),
                 disk_bytes: p.disk_bytes(),
                 dictionary_entries: p.dict.read().expect("dict lock").len(),
+                key_runs: p.traces.run_count() + p.index.run_count(),
+                keys_in_runs: p.traces.keys_in_runs() + p.index.keys_in_runs(),
             })
             .collect();
         let disk_bytes = dir_size(&self.root);
@@ -535,6 +581,7 @@ impl TraceStore {
         let parts = std::mem::take(&mut *self.partitions.write().expect("partitions lock"));
         for p in parts.values() {
             p.db.flush()?;
+            p.flush_keys()?;
         }
         // Dropping the partitions closes their databases (once readers let go).
         drop(parts);

@@ -8,7 +8,7 @@ use crate::chunk::{self, SpanGroup};
 use crate::deps::Edges;
 use crate::error::StoreError;
 use crate::keys::{self, TERM_ATTRIBUTE, TERM_OPERATION, TERM_SERVICE};
-use crate::partition::{Partition, SPAN_COUNT_KEY};
+use crate::partition::{varint_bytes, Partition, SPAN_COUNT_KEY};
 use crate::store::TraceStore;
 use crate::value::{service_name, to_text, STATUS_ERROR};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
@@ -189,8 +189,8 @@ fn write_partition(
     traces: HashMap<[u8; 16], Vec<Accepted<'_>>>,
     edges: &mut Edges,
 ) -> Result<(), StoreError> {
-    let mut spans_batch = sled::Batch::default();
-    let mut index_batch = sled::Batch::default();
+    let mut trace_keys: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut index_keys: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
     let mut blocks_batch = sled::Batch::default();
     let mut new_catalog: Vec<Vec<u8>> = Vec::new();
     let mut span_count = 0u64;
@@ -227,12 +227,9 @@ fn write_partition(
              zstd: &mut Option<zstd::bulk::Compressor<'static>>| {
                 let seq = partition.next_block.fetch_add(1, Ordering::Relaxed);
                 let block_start = block.start_ns;
-                let (offset, len) = partition.vlog.append(&block.finish(zstd))?;
-                blocks_batch.insert(
-                    &seq.to_be_bytes(),
-                    crate::partition::block_pointer(block_start, offset, len),
-                );
-                // Postings go to the value log too; the index keeps where they are.
+                let block_place = partition.vlog.append(&block.finish(zstd))?;
+                // Postings go to the value log too, then the block's postings directory
+                // (so its index keys can be rebuilt); the index keeps where they are.
                 let (prefixes, records): (Vec<Vec<u8>>, Vec<Vec<u8>>) = postings
                     .drain()
                     .map(|(prefix, list)| {
@@ -240,25 +237,34 @@ fn write_partition(
                         (prefix, v)
                     })
                     .unzip();
-                for (prefix, (offset, len)) in
-                    prefixes.iter().zip(partition.vlog.append_many(&records)?)
-                {
-                    index_batch.insert(
+                let places = partition.vlog.append_many(&records)?;
+                let directory: Vec<(&[u8], (u64, u32))> = prefixes
+                    .iter()
+                    .map(|p| p.as_slice())
+                    .zip(places.iter().copied())
+                    .collect();
+                let dir_place = partition
+                    .vlog
+                    .append(&keys::encode_postings_dir(&directory))?;
+                blocks_batch.insert(
+                    &seq.to_be_bytes(),
+                    crate::partition::block_pointer(block_start, block_place, dir_place),
+                );
+                for (prefix, (offset, len)) in directory {
+                    index_keys.push((
                         keys::index_key(prefix, block_start, seq),
                         crate::partition::vlog_pointer(offset, len),
-                    );
+                    ));
                 }
                 Ok::<u64, StoreError>(seq)
             };
-        let mut pending_keys: Vec<([u8; 16], u64, usize)> = Vec::new();
+        let mut pending_keys: Vec<([u8; 16], usize)> = Vec::new();
         for (trace_id, base, spans) in &ordered {
             if block.as_ref().is_some_and(|b| !b.has_room(*base)) {
                 let seq = flush_block(block.take().expect("checked"), &mut postings, &mut zstd)?;
-                for (id, start, position) in pending_keys.drain(..) {
-                    spans_batch.insert(
-                        keys::span_key(&id, start, seq),
-                        varint_bytes(position as u64),
-                    );
+                let seq32 = crate::partition::block_seq32(seq)?;
+                for (id, position) in pending_keys.drain(..) {
+                    trace_keys.push((keys::trace_key(&id, seq32), varint_bytes(position as u64)));
                 }
             }
             let b = block.get_or_insert_with(|| BlockBuilder::new(*base));
@@ -273,7 +279,7 @@ fn write_partition(
                 spans.len(),
                 chunk.len(),
             );
-            pending_keys.push((*trace_id, *base, position));
+            pending_keys.push((*trace_id, position));
             terms.clear();
             for a in spans {
                 let s = a.span;
@@ -341,11 +347,9 @@ fn write_partition(
         }
         if let Some(b) = block.take() {
             let seq = flush_block(b, &mut postings, &mut zstd)?;
-            for (id, start, position) in pending_keys.drain(..) {
-                spans_batch.insert(
-                    keys::span_key(&id, start, seq),
-                    varint_bytes(position as u64),
-                );
+            let seq32 = crate::partition::block_seq32(seq)?;
+            for (id, position) in pending_keys.drain(..) {
+                trace_keys.push((keys::trace_key(&id, seq32), varint_bytes(position as u64)));
             }
         }
         let mut dict_batch = sled::Batch::default();
@@ -366,8 +370,8 @@ fn write_partition(
     // The blocks first, durable, then the pointers to them (flushed by the caller).
     partition.vlog.sync()?;
     partition.blocks.apply_batch(blocks_batch)?;
-    partition.spans.apply_batch(spans_batch)?;
-    partition.index.apply_batch(index_batch)?;
+    partition.traces.insert(trace_keys);
+    partition.index.insert(index_keys);
     partition
         .usage
         .lock()
@@ -379,12 +383,6 @@ fn write_partition(
         .insert(SPAN_COUNT_KEY, &total.to_be_bytes())?;
     crate::metrics::SPANS_WRITTEN.inc_by(span_count);
     Ok(())
-}
-
-fn varint_bytes(v: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(2);
-    crate::varint::put_u64(&mut out, v);
-    out
 }
 
 /// Groups one trace's spans by (resource, scope), keeping arrival order.

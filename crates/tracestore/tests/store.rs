@@ -392,3 +392,81 @@ fn service_usage_counts_spans_and_bytes_and_follows_retention() {
     assert_eq!(spans_of(&shrunk, "cart").0, 10 * 4);
     store.close().unwrap();
 }
+
+/// Trace ids found by id, and the error=true search count, of a store.
+fn findable(store: &TraceStore, ids: &[[u8; 16]]) -> (usize, usize) {
+    let by_id = ids
+        .iter()
+        .filter(|id| {
+            store
+                .trace(id, None)
+                .unwrap()
+                .is_some_and(|t| t.span_count() == 7)
+        })
+        .count();
+    let q = TraceQuery {
+        start_ns: 0,
+        end_ns: now_ns(),
+        service: Some("cart".into()),
+        tags: vec![("error".into(), "true".into())],
+        limit: 1000,
+        ..TraceQuery::default()
+    };
+    (by_id, store.search(&q).unwrap().len())
+}
+
+#[test]
+fn key_runs_flush_merge_and_are_rebuilt_from_the_value_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    // A tiny key buffer: every commit writes runs, and runs merge often.
+    config.traces.key_buffer_size = bytesize::ByteSize::b(1);
+    let store = TraceStore::open(dir.path(), &config).unwrap();
+    let ids = write_traces(&store, 60, now_ns() - 2 * HOUR);
+    let stats = store.stats();
+    assert_eq!(stats.partitions.len(), 1);
+    let runs = stats.partitions[0].key_runs;
+    assert!((2..=2 * 7).contains(&runs), "{runs} runs after merges");
+    let want = findable(&store, &ids);
+    assert_eq!(want, (60, 6), "seeds 10, 20, … 60 fail");
+    store.close().unwrap();
+    drop(store);
+
+    let part = dir.path().join(&stats.partitions[0].name);
+    let run_files = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&part)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "run"))
+            .collect()
+    };
+    // Reopened as written.
+    let store = TraceStore::open(dir.path(), &config).unwrap();
+    assert_eq!(findable(&store, &ids), want);
+    store.close().unwrap();
+    drop(store);
+    // Runs lost (as the key buffer is lost by kill -9): rebuilt from the value log.
+    for p in run_files() {
+        std::fs::remove_file(p).unwrap();
+    }
+    let store = open(dir.path());
+    assert_eq!(findable(&store, &ids), want);
+    store.close().unwrap();
+    drop(store);
+    // A truncated run: set aside, keys rebuilt.
+    let victim = run_files()
+        .into_iter()
+        .next()
+        .expect("runs written on close");
+    let len = std::fs::metadata(&victim).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&victim)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+    let store = open(dir.path());
+    assert_eq!(findable(&store, &ids), want);
+    assert!(victim.with_extension("corrupt").exists());
+    store.close().unwrap();
+}
