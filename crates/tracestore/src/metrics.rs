@@ -45,3 +45,27 @@ pub static PARTITIONS_DROPPED: LazyLock<IntCounter> = LazyLock::new(|| {
     )
     .expect("metric")
 });
+
+pub static KEY_RUNS_FLUSHED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "pharos_tracestore_key_runs_flushed_total",
+        "Sorted runs of trace or index keys written from the key buffers."
+    )
+    .expect("metric")
+});
+
+pub static KEY_RUNS_MERGED: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "pharos_tracestore_key_runs_merged_total",
+        "Merges of sorted key runs into one."
+    )
+    .expect("metric")
+});
+
+pub static KEY_BUFFER_BYTES: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "pharos_tracestore_key_buffer_bytes",
+        "Memory held by the trace and index key buffers of all partitions (estimated)."
+    )
+    .expect("metric")
+});

@@ -498,4 +498,69 @@ mod tests {
         assert_eq!(Partition::parse_dir_name("p-5-5"), None);
         assert_eq!(Partition::parse_dir_name("other"), None);
     }
+
+    #[test]
+    fn partitions_with_keys_in_sled_are_converted_on_open() {
+        use crate::{TraceQuery, TraceStore};
+        let root = tempfile::tempdir().unwrap();
+        let config = pharos_config::Config::default();
+        let hour_ago = crate::store::now_ns() - 3_600_000_000_000;
+        let (id, front, cart) = crate::sample::trace_requests(10, hour_ago);
+        let store = TraceStore::open(root.path(), &config).unwrap();
+        store.write_blocking(front).unwrap();
+        store.write_blocking(cart).unwrap();
+        store.close().unwrap();
+        drop(store);
+        // Back to the layout before sorted runs: index keys in a sled tree, trace keys in
+        // another, no run files.
+        let dir = std::fs::read_dir(root.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let name = dir.file_name().unwrap().to_str().unwrap().to_owned();
+        let (start, end) = Partition::parse_dir_name(&name).unwrap();
+        {
+            let p = Partition::open(root.path(), start, end, 1 << 20, 1_000).unwrap();
+            let old_index = p.db.open_tree("index").unwrap();
+            for (k, v) in p.index.range(&[], &[0xff; 256], None).unwrap() {
+                old_index.insert(k, v).unwrap();
+            }
+            p.db.open_tree("spans")
+                .unwrap()
+                .insert(b"old", b"key")
+                .unwrap();
+            // Old block pointers had no postings directory.
+            for item in p.blocks.iter() {
+                let (k, v) = item.unwrap();
+                p.blocks.insert(k, &v[..20]).unwrap();
+            }
+            p.db.flush().unwrap();
+        }
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_some_and(|x| x == "run") {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+        let store = TraceStore::open(root.path(), &config).unwrap();
+        assert_eq!(store.trace(&id, None).unwrap().unwrap().span_count(), 7);
+        let q = TraceQuery {
+            service: Some("cart".into()),
+            tags: vec![("error".into(), "true".into())],
+            start_ns: 0,
+            end_ns: u64::MAX,
+            limit: 10,
+            ..TraceQuery::default()
+        };
+        assert_eq!(store.search(&q).unwrap().len(), 1, "seed 10 fails");
+        let parts = store.partitions.read().unwrap();
+        let names = parts.values().next().unwrap().db.tree_names();
+        assert!(!names
+            .iter()
+            .any(|n| n.as_ref() == b"index" || n.as_ref() == b"spans"));
+        drop(parts);
+        store.close().unwrap();
+    }
 }

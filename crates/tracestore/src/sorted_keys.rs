@@ -182,6 +182,7 @@ impl SortedKeys {
         state.runs.push(run);
         state.buffer.clear();
         state.buffer_bytes = 0;
+        crate::metrics::KEY_RUNS_FLUSHED.inc();
         Ok(())
     }
 
@@ -217,6 +218,7 @@ impl SortedKeys {
         for old in picked {
             std::fs::remove_file(&old.path)?;
         }
+        crate::metrics::KEY_RUNS_MERGED.inc();
         Ok(true)
     }
 }

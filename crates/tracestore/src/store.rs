@@ -301,6 +301,7 @@ impl TraceStore {
             .map(|p| (p.key_buffer_bytes(), p.clone()))
             .collect();
         let mut total: usize = parts.iter().map(|(b, _)| b).sum();
+        crate::metrics::KEY_BUFFER_BYTES.set(total as i64);
         if total <= limit {
             return Ok(());
         }
@@ -312,6 +313,7 @@ impl TraceStore {
             p.flush_keys()?;
             total -= bytes;
         }
+        crate::metrics::KEY_BUFFER_BYTES.set(total as i64);
         Ok(())
     }
 
