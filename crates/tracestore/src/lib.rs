@@ -23,6 +23,7 @@ mod block;
 mod bloom;
 mod catalog;
 mod chunk;
+mod compactor;
 mod deps;
 mod dict;
 mod error;

@@ -253,13 +253,30 @@ impl Partition {
         self.traces.buffer_bytes() + self.index.buffer_bytes()
     }
 
-    /// Writes the key buffers to runs and merges runs beyond the limit. Only after the
-    /// blocks they point to are durable (the writer calls it after a commit's flush).
+    /// Writes the key buffers to runs. Only after the blocks they point to are durable
+    /// (the writer calls it after a commit's flush).
     pub fn flush_keys(&self) -> Result<(), StoreError> {
         let covered = self.next_block.load(std::sync::atomic::Ordering::Acquire);
         for keys in [&self.traces, &self.index] {
             keys.flush(covered)?;
-            keys.merge_if_over(crate::sorted_keys::MAX_RUNS)?;
+        }
+        Ok(())
+    }
+
+    /// The most runs of one kind.
+    pub fn max_run_count(&self) -> usize {
+        self.traces.run_count().max(self.index.run_count())
+    }
+
+    /// Merges runs until each kind has at most `max_runs`.
+    pub fn merge_runs(&self, max_runs: usize) -> Result<(), StoreError> {
+        for keys in [&self.traces, &self.index] {
+            // Each merge removes at least one run; the bound is only a guard.
+            for _ in 0..1_000 {
+                if !keys.merge_if_over(max_runs)? {
+                    break;
+                }
+            }
         }
         Ok(())
     }

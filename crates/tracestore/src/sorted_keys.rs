@@ -1,8 +1,8 @@
 //! One kind of a partition's keys (trace keys or index keys) as a small LSM tree: a
 //! bounded in-memory buffer of the keys of recent commits, flushed to an immutable
 //! sorted run ([`crate::run`]) when the store's key buffers outgrow
-//! `traces.key_buffer_size` or the store closes, and runs merged into one when there
-//! are more than [`MAX_RUNS`].
+//! `traces.key_buffer_size` or the store closes, and runs merged (size-tiered, by the
+//! background merger, [`crate::compactor`]) when there are more than [`MAX_RUNS`].
 //!
 //! The buffer is not logged: every key can be derived again from the value log (trace
 //! keys from the block headers, index keys from each block's postings directory), so
@@ -17,8 +17,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-/// More runs than this (per kind and partition) are merged into one.
+/// More runs than this (per kind and partition) are merged in the background.
 pub const MAX_RUNS: usize = 6;
+/// More runs than this, and the writer merges them itself (the background merger is
+/// behind): bounds the runs a lookup reads.
+pub const INLINE_MERGE_RUNS: usize = 4 * MAX_RUNS;
 /// Memory counted per buffered entry besides its key and value (tree node, allocations).
 const ENTRY_OVERHEAD: usize = 80;
 /// Most run files looked at when opening (guards the directory scan).
@@ -164,7 +167,8 @@ impl SortedKeys {
     }
 
     /// Writes the buffer to a new run covering blocks below `covered`, then empties it.
-    /// Only the writer calls it (readers keep reading the buffer until the run is in).
+    /// Only the writer calls it (readers keep reading the buffer until the run is in);
+    /// it may run while the merger merges older runs.
     pub fn flush(&self, covered: u64) -> Result<(), StoreError> {
         let path = {
             let state = self.state.read().expect("keys lock");
@@ -190,7 +194,8 @@ impl SortedKeys {
     /// newest two, and each older run not bigger than those picked so far together
     /// (size-tiered, so a key is rewritten about log(runs) times, not at every merge).
     /// Readers holding an old run keep reading it (its file is unlinked, not yet freed)
-    /// until they let go.
+    /// until they let go. One merger at a time (callers hold the store's file lock); a
+    /// flush may add a newer run meanwhile, which the merge leaves alone.
     pub fn merge_if_over(&self, max_runs: usize) -> Result<bool, StoreError> {
         let runs = self.state.read().expect("keys lock").runs.clone();
         if runs.len() <= max_runs.max(1) {

@@ -5,6 +5,7 @@ use crate::catalog::{Catalog, TagScope};
 use crate::deps::DependencyTracker;
 use crate::error::StoreError;
 use crate::partition::{dir_size, Partition};
+use crate::sorted_keys::{INLINE_MERGE_RUNS, MAX_RUNS};
 use crate::trace::Trace;
 use crate::usage::ServiceUsage;
 use crate::write::{self, WriteOutcome};
@@ -52,6 +53,10 @@ pub struct TraceStore {
     pub(crate) zstd: Mutex<Option<zstd::bulk::Compressor<'static>>>,
     /// Held for the whole of a group commit; snapshots take it to see a quiet store.
     commit_lock: Mutex<()>,
+    /// Held while run files are replaced (merges) and by whatever needs the partition
+    /// directories still (snapshots, retention). Taken after `commit_lock`, never before.
+    files_lock: Mutex<()>,
+    compactor: crate::compactor::Compactor,
     queue: Mutex<Option<SyncSender<WriteJob>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     retention_stop: Mutex<Option<mpsc::Sender<()>>>,
@@ -170,6 +175,8 @@ impl TraceStore {
             partitions: RwLock::new(partitions),
             catalog: RwLock::new(catalog),
             commit_lock: Mutex::new(()),
+            files_lock: Mutex::new(()),
+            compactor: crate::compactor::Compactor::idle(),
             queue: Mutex::new(Some(tx)),
             writer: Mutex::new(None),
             retention_stop: Mutex::new(None),
@@ -196,6 +203,7 @@ impl TraceStore {
                     _ => return,
                 }
             })?;
+        store.compactor.start(Arc::downgrade(&store))?;
         *store.retention_stop.lock().expect("lock") = Some(stop_tx);
         *store.retention_thread.lock().expect("lock") = Some(retention);
         store.apply_retention()?;
@@ -312,9 +320,34 @@ impl TraceStore {
             }
             p.flush_keys()?;
             total -= bytes;
+            if p.max_run_count() > INLINE_MERGE_RUNS {
+                let _files = self.files_lock.lock().expect("files lock");
+                p.merge_runs(INLINE_MERGE_RUNS)?;
+            }
         }
         crate::metrics::KEY_BUFFER_BYTES.set(total as i64);
+        self.compactor.wake();
         Ok(())
+    }
+
+    /// One pass of the background merger over every partition.
+    pub(crate) fn merge_key_runs(&self) {
+        let parts: Vec<Arc<Partition>> = self
+            .partitions
+            .read()
+            .expect("partitions lock")
+            .values()
+            .cloned()
+            .collect();
+        for p in parts {
+            if p.max_run_count() <= MAX_RUNS {
+                continue;
+            }
+            let _files = self.files_lock.lock().expect("files lock");
+            if let Err(e) = p.merge_runs(MAX_RUNS) {
+                tracing::warn!(partition = %p.dir.display(), error = %e, "merging trace key runs failed");
+            }
+        }
     }
 
     /// Start of the partition that holds time `t_ns`: an existing one covering it, or the
@@ -508,6 +541,7 @@ impl TraceStore {
     /// with it its files; rebuilds the catalog from what is left.
     pub fn apply_retention(&self) -> Result<RetentionReport, StoreError> {
         let _quiet = self.commit_lock.lock().expect("commit lock");
+        let _files = self.files_lock.lock().expect("files lock");
         let cutoff = self.cutoff_ns();
         let expired: Vec<Arc<Partition>> = {
             let mut parts = self.partitions.write().expect("partitions lock");
@@ -551,6 +585,7 @@ impl TraceStore {
     /// empty). Writes wait while the copy runs. Returns the bytes copied.
     pub fn snapshot(&self, dest: &Path) -> Result<u64, StoreError> {
         let _quiet = self.commit_lock.lock().expect("commit lock");
+        let _files = self.files_lock.lock().expect("files lock");
         let parts: Vec<Arc<Partition>> = self
             .partitions
             .read()
@@ -576,6 +611,7 @@ impl TraceStore {
         if let Some(h) = self.writer.lock().expect("writer lock").take() {
             let _ = h.join();
         }
+        self.compactor.stop();
         drop(self.retention_stop.lock().expect("lock").take());
         if let Some(h) = self.retention_thread.lock().expect("lock").take() {
             let _ = h.join();

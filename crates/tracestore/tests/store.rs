@@ -426,7 +426,8 @@ fn key_runs_flush_merge_and_are_rebuilt_from_the_value_log() {
     let stats = store.stats();
     assert_eq!(stats.partitions.len(), 1);
     let runs = stats.partitions[0].key_runs;
-    assert!((2..=2 * 7).contains(&runs), "{runs} runs after merges");
+    // Merged in the background; however far behind, the writer keeps it at 2 × 25.
+    assert!((2..=2 * 25).contains(&runs), "{runs} runs after merges");
     let want = findable(&store, &ids);
     assert_eq!(want, (60, 6), "seeds 10, 20, … 60 fail");
     store.close().unwrap();
