@@ -313,9 +313,17 @@ impl Index {
         Ok(found)
     }
 
-    /// True if a series in `within` has label `name` = `value`.
-    pub fn any_with_pair(&self, name: &str, value: &str, within: &RoaringBitmap) -> Result<bool> {
-        Ok(!self.postings(name, value)?.is_disjoint(within))
+    /// Values of label `name` held by at least one series in `within` (one pass over the
+    /// postings of `name`; not sorted).
+    pub fn values_within(&self, name: &str, within: &RoaringBitmap) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        self.for_values(name, |value, ids| {
+            if !ids.is_disjoint(within) {
+                out.push(value.to_owned());
+            }
+            true
+        })?;
+        Ok(out)
     }
 
     /// Calls `f(value, ids)` for every value of label `name` until it returns false.

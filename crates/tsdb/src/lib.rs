@@ -29,6 +29,7 @@ mod head;
 mod index;
 mod partitions;
 mod query;
+mod read;
 mod registry;
 mod segment;
 mod self_metrics;

@@ -2,18 +2,17 @@
 //!
 //! A query resolves matchers to series ids through the inverted index, restricted to the
 //! series present in the partitions overlapping the range (segment bitmaps) and the head;
-//! then reads only the frames whose id and time ranges match, and decodes only blocks
-//! overlapping the range. Sources are merged oldest first, so the newest write wins on
-//! equal timestamps. Nothing older than the retention cutoff is returned.
+//! then reads the samples ([`crate::read`]: in parallel, only the frames whose id and time
+//! ranges match, only the blocks overlapping the range). Sources are merged oldest first,
+//! so the newest write wins on equal timestamps. Nothing older than the retention cutoff
+//! is returned.
 
-use crate::codec::block;
-use crate::head::sort_dedup;
-use crate::segment::frame_blocks;
 use crate::{day_of, Tsdb};
 use pharos_model::{
-    Exemplar, ExemplarSeries, Labels, Matcher, MetricMetadata, Sample, SeriesData, SeriesSource,
+    Exemplar, ExemplarSeries, Labels, Matcher, MetricMetadata, SeriesData, SeriesSource,
     SourceError,
 };
+use rayon::slice::ParallelSliceMut;
 use roaring::RoaringBitmap;
 use std::collections::{BTreeSet, HashMap};
 
@@ -64,78 +63,6 @@ impl Tsdb {
         Ok(())
     }
 
-    /// Reads samples in `[start, end]` for sorted `sids`; one vector per id, in order.
-    fn read_samples(
-        &self,
-        sids: &[u32],
-        start: i64,
-        end: i64,
-    ) -> Result<Vec<Vec<Sample>>, SourceError> {
-        let mut out: Vec<Vec<Sample>> = vec![Vec::new(); sids.len()];
-        let max_samples = self.config.query.max_samples;
-        let mut total = 0usize;
-        for seg in self.parts.overlapping(start, end) {
-            let mut fi_prev: Option<usize> = None;
-            let mut blocks_cache: Option<(usize, std::sync::Arc<Vec<u8>>)> = None;
-            for (pos, sid) in sids.iter().enumerate() {
-                if !seg.bitmap.contains(*sid) {
-                    continue;
-                }
-                for fi in seg.frames_for(*sid).collect::<Vec<_>>() {
-                    let f = &seg.frames[fi];
-                    if f.max_t < start || f.min_t > end {
-                        continue;
-                    }
-                    if fi_prev != Some(fi) {
-                        let frame = self
-                            .cache
-                            .get_or_load((seg.id, fi as u32), || seg.read_frame(fi))
-                            .map_err(storage)?;
-                        blocks_cache = Some((fi, frame));
-                        fi_prev = Some(fi);
-                    }
-                    let Some((_, frame)) = &blocks_cache else {
-                        continue;
-                    };
-                    let blocks = frame_blocks(frame, f.first_sid).ok_or_else(|| {
-                        storage(format!("corrupt frame in {}", seg.path.display()))
-                    })?;
-                    for b in blocks
-                        .iter()
-                        .filter(|b| b.sid == *sid && b.max_t >= start && b.min_t <= end)
-                    {
-                        let before = out[pos].len();
-                        block::decode(b.data, start, end, &mut out[pos]).map_err(|_| {
-                            storage(format!("corrupt block in {}", seg.path.display()))
-                        })?;
-                        total += out[pos].len() - before;
-                    }
-                }
-                if total > max_samples {
-                    return Err(too_many_samples(max_samples));
-                }
-            }
-        }
-        if let Some(items) = self.flushing.read().clone() {
-            let pos_of: HashMap<u32, usize> =
-                sids.iter().enumerate().map(|(i, s)| (*s, i)).collect();
-            for it in items.iter() {
-                if let Some(&pos) = pos_of.get(&it.sid) {
-                    it.samples_in(start, end, &mut out[pos]);
-                }
-            }
-        }
-        for (pos, sid) in sids.iter().enumerate() {
-            self.head.samples_in(*sid, start, end, &mut out[pos]);
-            sort_dedup(&mut out[pos]);
-        }
-        let total: usize = out.iter().map(Vec::len).sum();
-        if total > max_samples {
-            return Err(too_many_samples(max_samples));
-        }
-        Ok(out)
-    }
-
     fn labels_of(&self, sid: u32) -> Result<Option<Labels>, SourceError> {
         self.index.labels(sid).map_err(storage)
     }
@@ -153,26 +80,14 @@ impl Tsdb {
         };
         let sids: Vec<u32> = self.matching_sids(matchers, start, end)?.iter().collect();
         for chunk in sids.chunks(256) {
-            let samples = self.read_samples(chunk, start, end)?;
-            for (sid, samples) in chunk.iter().zip(samples) {
-                if samples.is_empty() {
-                    continue;
-                }
-                if let Some(labels) = self.labels_of(*sid)? {
-                    if !f(SeriesData { labels, samples }) {
-                        return Ok(());
-                    }
+            for series in self.read_series(chunk, start, end, None)? {
+                if !f(series) {
+                    return Ok(());
                 }
             }
         }
         Ok(())
     }
-}
-
-fn too_many_samples(max: usize) -> SourceError {
-    SourceError::LimitExceeded(format!(
-        "the query would load more than {max} samples (query.max_samples)"
-    ))
 }
 
 impl SeriesSource for Tsdb {
@@ -187,17 +102,8 @@ impl SeriesSource for Tsdb {
         };
         let sids: Vec<u32> = self.matching_sids(matchers, start, end)?.iter().collect();
         self.check_series_limit(sids.len() as u64)?;
-        let samples = self.read_samples(&sids, start, end)?;
-        let mut out = Vec::new();
-        for (sid, samples) in sids.into_iter().zip(samples) {
-            if samples.is_empty() {
-                continue;
-            }
-            if let Some(labels) = self.labels_of(sid)? {
-                out.push(SeriesData { labels, samples });
-            }
-        }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let mut out = self.read_series(&sids, start, end, Some(self.config.query.max_samples))?;
+        out.par_sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
     }
 
@@ -262,24 +168,10 @@ impl SeriesSource for Tsdb {
             return Ok(Vec::new());
         };
         let scope = self.matching_sids(matchers, start, end)?;
-        let mut values = BTreeSet::new();
-        let mut candidates = Vec::new();
-        self.index
-            .scan_values(name, |v| {
-                candidates.push(v.to_owned());
-                false
-            })
-            .map_err(storage)?;
-        for v in candidates {
-            if self
-                .index
-                .any_with_pair(name, &v, &scope)
-                .map_err(storage)?
-            {
-                values.insert(v);
-            }
-        }
-        Ok(values.into_iter().collect())
+        let mut values = self.index.values_within(name, &scope).map_err(storage)?;
+        values.sort_unstable();
+        values.dedup();
+        Ok(values)
     }
 
     fn exemplars(

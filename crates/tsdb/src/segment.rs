@@ -348,8 +348,32 @@ pub struct BlockRef<'a> {
     pub data: &'a [u8],
 }
 
+/// Where one block lies inside a decompressed frame (offsets, so it can outlive a borrow).
+#[derive(Clone, Debug)]
+pub struct BlockSpan {
+    pub sid: u32,
+    pub min_t: i64,
+    pub max_t: i64,
+    pub data: std::ops::Range<usize>,
+}
+
 /// Splits a decompressed frame into its blocks.
 pub fn frame_blocks(frame: &[u8], first_sid: u32) -> Option<Vec<BlockRef<'_>>> {
+    let spans = frame_block_spans(frame, first_sid)?;
+    let mut out = Vec::with_capacity(spans.len());
+    for b in spans {
+        out.push(BlockRef {
+            sid: b.sid,
+            min_t: b.min_t,
+            max_t: b.max_t,
+            data: frame.get(b.data)?,
+        });
+    }
+    Some(out)
+}
+
+/// The block headers of a decompressed frame, in order (ascending series id).
+pub fn frame_block_spans(frame: &[u8], first_sid: u32) -> Option<Vec<BlockSpan>> {
     let mut r = Reader::new(frame);
     let n = r.uvarint()?;
     if n > frame.len() as u64 {
@@ -369,14 +393,17 @@ pub fn frame_blocks(frame: &[u8], first_sid: u32) -> Option<Vec<BlockRef<'_>>> {
         let len = usize::try_from(r.uvarint()?).ok()?;
         heads.push((sid, min_t, max_t, len));
     }
+    let mut pos = r.pos();
     let mut out = Vec::with_capacity(heads.len());
     for (sid, min_t, max_t, len) in heads {
-        out.push(BlockRef {
+        let end = pos.checked_add(len).filter(|&e| e <= frame.len())?;
+        out.push(BlockSpan {
             sid,
             min_t,
             max_t,
-            data: r.bytes(len)?,
+            data: pos..end,
         });
+        pos = end;
     }
     Some(out)
 }

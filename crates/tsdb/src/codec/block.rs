@@ -44,6 +44,19 @@ pub fn sample_count(buf: &[u8]) -> u64 {
 
 /// Decodes a block written by [`encode`], appending the samples with `start <= t <= end`.
 pub fn decode(buf: &[u8], start: i64, end: i64, out: &mut Vec<Sample>) -> Result<(), CorruptBlock> {
+    decode_with(buf, start, end, &mut Vec::new(), out)
+}
+
+/// [`decode`] with a caller-owned buffer for the timestamps, so that a reader decoding many
+/// blocks allocates once. Values are decoded only up to the last sample in range, and only
+/// the samples in range are materialised.
+pub fn decode_with(
+    buf: &[u8],
+    start: i64,
+    end: i64,
+    ts: &mut Vec<i64>,
+    out: &mut Vec<Sample>,
+) -> Result<(), CorruptBlock> {
     let mut r = Reader::new(buf);
     let n = r.uvarint().ok_or(CorruptBlock)?;
     if n == 0 {
@@ -52,19 +65,25 @@ pub fn decode(buf: &[u8], start: i64, end: i64, out: &mut Vec<Sample>) -> Result
     if n > MAX_BLOCK_SAMPLES || n > buf.len() as u64 * 8 {
         return Err(CorruptBlock);
     }
-    let n = n as usize;
-    let ts = read_timestamps(&mut r, n)?;
-    let values = read_values(&mut r, n)?;
-    out.extend(
-        ts.into_iter()
-            .zip(values)
-            .filter(|(t, _)| *t >= start && *t <= end)
-            .map(|(t, v)| Sample {
-                t,
-                v: f64::from_bits(v),
-            }),
-    );
-    Ok(())
+    read_timestamps(&mut r, n as usize, ts)?;
+    // Timestamps of a block are ascending (as written); the slice in range is contiguous.
+    let from = ts.partition_point(|t| *t < start);
+    let to = ts.partition_point(|t| *t <= end).max(from);
+    if from == to {
+        return Ok(());
+    }
+    let base = out.len();
+    out.reserve(to - from);
+    out.extend(ts[from..to].iter().map(|&t| Sample { t, v: 0.0 }));
+    let dst = &mut out[base..];
+    match r.u8().ok_or(CorruptBlock)? {
+        mode @ (MODE_DECIMAL_DELTA | MODE_DECIMAL_DOD) => {
+            read_decimal(&mut r, n as usize, mode == MODE_DECIMAL_DOD, from, dst)
+        }
+        MODE_XOR => read_xor(&mut r, from, dst),
+        _ => Err(CorruptBlock),
+    }
+    .inspect_err(|_| out.truncate(base))
 }
 
 fn put_timestamps(samples: &[Sample], out: &mut Vec<u8>) {
@@ -77,8 +96,9 @@ fn put_timestamps(samples: &[Sample], out: &mut Vec<u8>) {
     }
 }
 
-fn read_timestamps(r: &mut Reader, n: usize) -> Result<Vec<i64>, CorruptBlock> {
-    let mut ts = Vec::with_capacity(n);
+fn read_timestamps(r: &mut Reader, n: usize, ts: &mut Vec<i64>) -> Result<(), CorruptBlock> {
+    ts.clear();
+    ts.reserve(n);
     let mut t = r.varint().ok_or(CorruptBlock)?;
     ts.push(t);
     let mut delta = 0i64;
@@ -87,7 +107,7 @@ fn read_timestamps(r: &mut Reader, n: usize) -> Result<Vec<i64>, CorruptBlock> {
         t = t.wrapping_add(delta);
         ts.push(t);
     }
-    Ok(ts)
+    Ok(())
 }
 
 fn pow10(e: i32) -> f64 {
@@ -192,17 +212,15 @@ fn put_xor(samples: &[Sample], out: &mut Vec<u8>) {
     out.extend_from_slice(w.as_bytes());
 }
 
-fn read_values(r: &mut Reader, n: usize) -> Result<Vec<u64>, CorruptBlock> {
-    match r.u8().ok_or(CorruptBlock)? {
-        mode @ (MODE_DECIMAL_DELTA | MODE_DECIMAL_DOD) => {
-            read_decimal(r, n, mode == MODE_DECIMAL_DOD)
-        }
-        MODE_XOR => read_xor(r, n),
-        _ => Err(CorruptBlock),
-    }
-}
-
-fn read_decimal(r: &mut Reader, n: usize, dod: bool) -> Result<Vec<u64>, CorruptBlock> {
+/// Decodes the values of samples `from..from + dst.len()` of a decimal block into `dst`
+/// (whose timestamps are set); the stream is read only as far as needed.
+fn read_decimal(
+    r: &mut Reader,
+    n: usize,
+    dod: bool,
+    from: usize,
+    dst: &mut [Sample],
+) -> Result<(), CorruptBlock> {
     let exp = i32::from(r.u8().ok_or(CorruptBlock)?);
     if exp > MAX_EXP {
         return Err(CorruptBlock);
@@ -211,15 +229,20 @@ fn read_decimal(r: &mut Reader, n: usize, dod: bool) -> Result<Vec<u64>, Corrupt
     if n_exc > n as u64 {
         return Err(CorruptBlock);
     }
-    let mut exceptions = Vec::with_capacity(n_exc as usize);
+    let mut exceptions = Vec::new();
     for _ in 0..n_exc {
-        let i = r.uvarint().ok_or(CorruptBlock)? as usize;
-        exceptions.push((i, r.u64_le().ok_or(CorruptBlock)?));
+        let i = r.uvarint().ok_or(CorruptBlock)?;
+        let bits = r.u64_le().ok_or(CorruptBlock)?;
+        if i >= n as u64 {
+            return Err(CorruptBlock);
+        }
+        exceptions.push((i as usize, bits));
     }
     let p = pow10(exp);
-    let mut out = Vec::with_capacity(n);
+    // Division by 10^0 is exact: skip it for integer blocks (counters, constants).
+    let scale = |m: i64| if exp == 0 { m as f64 } else { m as f64 / p };
     let (mut m, mut delta) = (0i64, 0i64);
-    for i in 0..n {
+    for i in 0..from + dst.len() {
         let x = r.varint().ok_or(CorruptBlock)?;
         if i == 0 {
             m = x;
@@ -230,20 +253,24 @@ fn read_decimal(r: &mut Reader, n: usize, dod: bool) -> Result<Vec<u64>, Corrupt
             delta = x;
             m = m.wrapping_add(x);
         }
-        out.push((m as f64 / p).to_bits());
+        if let Some(s) = i.checked_sub(from).and_then(|j| dst.get_mut(j)) {
+            s.v = scale(m);
+        }
     }
     for (i, bits) in exceptions {
-        *out.get_mut(i).ok_or(CorruptBlock)? = bits;
+        if let Some(s) = i.checked_sub(from).and_then(|j| dst.get_mut(j)) {
+            s.v = f64::from_bits(bits);
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
-fn read_xor(r: &mut Reader, n: usize) -> Result<Vec<u64>, CorruptBlock> {
+/// Decodes the values of samples `from..from + dst.len()` of a XOR block into `dst`.
+fn read_xor(r: &mut Reader, from: usize, dst: &mut [Sample]) -> Result<(), CorruptBlock> {
     let bytes = r.len_prefixed().ok_or(CorruptBlock)?;
     let mut br = BitReader::new(bytes);
-    let mut out = Vec::with_capacity(n);
     let (mut prev, mut lead, mut trail) = (0u64, 0u8, 0u8);
-    for _ in 0..n {
+    for i in 0..from + dst.len() {
         if br.bit().ok_or(CorruptBlock)? {
             if br.bit().ok_or(CorruptBlock)? {
                 lead = br.bits(5).ok_or(CorruptBlock)? as u8;
@@ -256,9 +283,11 @@ fn read_xor(r: &mut Reader, n: usize) -> Result<Vec<u64>, CorruptBlock> {
             let sig = 64 - lead - trail;
             prev ^= br.bits(sig).ok_or(CorruptBlock)? << trail;
         }
-        out.push(prev);
+        if let Some(s) = i.checked_sub(from).and_then(|j| dst.get_mut(j)) {
+            s.v = f64::from_bits(prev);
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -315,6 +344,41 @@ mod tests {
         assert_eq!(out[19].v.to_bits(), STALE_NAN_BITS);
         round_trip(&[]);
         round_trip(&[Sample { t: -5, v: 1e300 }]);
+    }
+
+    #[test]
+    fn sub_ranges_decode_like_a_filtered_full_decode() {
+        let mut xor = series(|i| i as f64 / 3.0);
+        xor[3].v = stale_nan();
+        let mut decimal = series(|i| (i * 7) as f64 / 100.0);
+        decimal[4].v = f64::NAN;
+        for samples in [xor, decimal] {
+            let mut buf = Vec::new();
+            encode(&samples, &mut buf);
+            let (t0, t_last) = (samples[0].t, samples[719].t);
+            let mut ts = Vec::new();
+            for (start, end) in [
+                (t0, t0),
+                (t0 + 1, t0 + 60_000),
+                (t0 + 45_000, t_last - 15_000),
+                (t_last, t_last + 1),
+                (t_last + 1, i64::MAX),
+                (i64::MIN, t0 - 1),
+            ] {
+                let mut got = vec![Sample { t: -1, v: 0.0 }];
+                decode_with(&buf, start, end, &mut ts, &mut got).unwrap();
+                let want: Vec<_> = std::iter::once((-1, 0f64.to_bits()))
+                    .chain(
+                        samples
+                            .iter()
+                            .filter(|s| s.t >= start && s.t <= end)
+                            .map(|s| (s.t, s.v.to_bits())),
+                    )
+                    .collect();
+                let got: Vec<_> = got.iter().map(|s| (s.t, s.v.to_bits())).collect();
+                assert_eq!(got, want, "[{start}, {end}]");
+            }
+        }
     }
 
     #[test]
