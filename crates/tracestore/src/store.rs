@@ -270,10 +270,14 @@ impl TraceStore {
             let result = {
                 let _quiet = self.commit_lock.lock().expect("commit lock");
                 let result = write::commit(self, &requests, now_ns());
-                // The spans are durable whatever happens here: keys not written to a run
-                // stay buffered and are rebuilt from the value log after a restart.
-                if let Err(e) = self.bound_key_buffers() {
-                    tracing::warn!(error = %e, "writing trace key runs failed");
+                // Runs only after a commit that is durable in full, so they never point
+                // at blocks a crash could lose. The spans are durable whatever happens
+                // here: keys not written to a run stay buffered and are rebuilt from the
+                // value log after a restart.
+                if result.is_ok() {
+                    if let Err(e) = self.bound_key_buffers() {
+                        tracing::warn!(error = %e, "writing trace key runs failed");
+                    }
                 }
                 result
             };
