@@ -1,5 +1,7 @@
-//! A bounded cache of decompressed segment frames (FIFO eviction by bytes).
+//! A bounded cache of decompressed segment frames with their block headers parsed (FIFO
+//! eviction by bytes).
 
+use crate::segment::FrameData;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -13,7 +15,7 @@ pub struct FrameCache {
 
 #[derive(Default)]
 struct Inner {
-    map: HashMap<Key, Arc<Vec<u8>>>,
+    map: HashMap<Key, Arc<FrameData>>,
     order: VecDeque<Key>,
     bytes: usize,
 }
@@ -29,26 +31,27 @@ impl FrameCache {
     pub fn get_or_load<E>(
         &self,
         key: Key,
-        load: impl FnOnce() -> Result<Vec<u8>, E>,
-    ) -> Result<Arc<Vec<u8>>, E> {
+        load: impl FnOnce() -> Result<FrameData, E>,
+    ) -> Result<Arc<FrameData>, E> {
         if let Some(v) = self.inner.lock().map.get(&key) {
             return Ok(v.clone());
         }
         let v = Arc::new(load()?);
-        if v.len() > self.max_bytes / 4 {
+        let size = v.heap_bytes();
+        if size > self.max_bytes / 4 {
             return Ok(v);
         }
         let mut g = self.inner.lock();
         if g.map.insert(key, v.clone()).is_none() {
             g.order.push_back(key);
-            g.bytes += v.len();
+            g.bytes += size;
         }
         while g.bytes > self.max_bytes {
             let Some(old) = g.order.pop_front() else {
                 break;
             };
             if let Some(x) = g.map.remove(&old) {
-                g.bytes -= x.len();
+                g.bytes -= x.heap_bytes();
             }
         }
         Ok(v)
@@ -60,7 +63,7 @@ impl FrameCache {
         let keys: Vec<Key> = g.map.keys().filter(|k| k.0 == id).copied().collect();
         for k in keys {
             if let Some(x) = g.map.remove(&k) {
-                g.bytes -= x.len();
+                g.bytes -= x.heap_bytes();
             }
         }
         g.order.retain(|k| k.0 != id);
@@ -80,8 +83,15 @@ mod tests {
     fn stays_within_bound() {
         let c = FrameCache::new(1000);
         for i in 0..20u32 {
-            let v = c.get_or_load::<()>((1, i), || Ok(vec![0u8; 200])).unwrap();
-            assert_eq!(v.len(), 200);
+            let v = c
+                .get_or_load::<()>((1, i), || {
+                    Ok(FrameData {
+                        bytes: vec![0u8; 200],
+                        blocks: Vec::new(),
+                    })
+                })
+                .unwrap();
+            assert_eq!(v.heap_bytes(), 200);
         }
         assert!(c.bytes() <= 1000);
         c.forget_segment(1);

@@ -2,14 +2,14 @@
 //!
 //! The series ids (ascending) are cut into chunks read in parallel on the caller's rayon
 //! pool (the PromQL engine's workers), so decoding uses every core. Within a chunk each
-//! segment is walked once in id order: a frame is fetched (from the frame cache) and its
-//! block headers parsed once for all the chunk's series in it, and only blocks overlapping
-//! the range are decoded, only as far as the range reaches. The flush in progress and the
+//! segment is walked once in id order; frames come from the frame cache with their block
+//! headers already parsed, and only blocks overlapping the range are decoded, only as far
+//! as the range reaches. The flush in progress and the
 //! head are merged after the segments, so the newest write wins on equal timestamps.
 
 use crate::codec::block;
 use crate::head::{sort_dedup, FlushItem};
-use crate::segment::{frame_block_spans, BlockSpan, Segment};
+use crate::segment::{FrameData, Segment};
 use crate::Tsdb;
 use pharos_model::{Sample, SeriesData, SourceError};
 use rayon::prelude::*;
@@ -55,21 +55,6 @@ struct Snapshot {
     flushing: Option<Arc<Vec<FlushItem>>>,
 }
 
-/// A decompressed frame with its block headers parsed.
-struct LoadedFrame {
-    index: usize,
-    data: Arc<Vec<u8>>,
-    blocks: Vec<BlockSpan>,
-}
-
-impl LoadedFrame {
-    /// The blocks of series `sid` in this frame.
-    fn blocks_of(&self, sid: u32) -> impl Iterator<Item = &BlockSpan> {
-        let i = self.blocks.partition_point(|b| b.sid < sid);
-        self.blocks[i..].iter().take_while(move |b| b.sid == sid)
-    }
-}
-
 impl Tsdb {
     /// Reads series `sids` (ascending): those with samples in `[start, end]`, with their
     /// labels, in id order. With `max_samples`, fails once more samples than that are read.
@@ -108,7 +93,7 @@ impl Tsdb {
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); sids.len()];
         let mut ts_scratch = Vec::new();
         for seg in &snap.segments {
-            let mut frame: Option<LoadedFrame> = None;
+            let mut frame: Option<(usize, Arc<FrameData>)> = None;
             for (sid, out) in sids.iter().zip(samples.iter_mut()) {
                 if !seg.bitmap.contains(*sid) {
                     continue;
@@ -120,14 +105,13 @@ impl Tsdb {
                         continue;
                     }
                     let f = match frame.take() {
-                        Some(f) if f.index == fi => frame.insert(f),
-                        _ => frame.insert(self.load_frame(seg, fi)?),
+                        Some(f) if f.0 == fi => frame.insert(f),
+                        _ => frame.insert((fi, self.load_frame(seg, fi)?)),
                     };
-                    for b in f.blocks_of(*sid) {
+                    for (b, data) in f.1.blocks_of(*sid) {
                         if b.max_t < start || b.min_t > end {
                             continue;
                         }
-                        let data = f.data.get(b.data.clone()).unwrap_or_default();
                         block::decode_with(data, start, end, &mut ts_scratch, out).map_err(
                             |_| storage(format!("corrupt block in {}", seg.path.display())),
                         )?;
@@ -155,19 +139,11 @@ impl Tsdb {
         Ok(series)
     }
 
-    /// Frame `fi` of `seg`, from the frame cache, with its block headers parsed.
-    fn load_frame(&self, seg: &Segment, fi: usize) -> Result<LoadedFrame, SourceError> {
-        let data = self
-            .cache
-            .get_or_load((seg.id, fi as u32), || seg.read_frame(fi))
-            .map_err(storage)?;
-        let blocks = frame_block_spans(&data, seg.frames[fi].first_sid)
-            .ok_or_else(|| storage(format!("corrupt frame in {}", seg.path.display())))?;
-        Ok(LoadedFrame {
-            index: fi,
-            data,
-            blocks,
-        })
+    /// Frame `fi` of `seg`, from the frame cache.
+    fn load_frame(&self, seg: &Segment, fi: usize) -> Result<Arc<FrameData>, SourceError> {
+        self.cache
+            .get_or_load((seg.id, fi as u32), || seg.load_frame(fi))
+            .map_err(storage)
     }
 }
 

@@ -291,6 +291,14 @@ impl Segment {
         Ok(out)
     }
 
+    /// Reads and decompresses frame `i` and parses its block headers.
+    pub fn load_frame(&self, i: usize) -> io::Result<FrameData> {
+        let bytes = self.read_frame(i)?;
+        let blocks = frame_block_spans(&bytes, self.frames[i].first_sid)
+            .ok_or_else(|| corrupt("frame block headers", &self.path))?;
+        Ok(FrameData { bytes, blocks })
+    }
+
     /// Frames that may hold `sid` and overlap `[start, end]`.
     pub fn frames_for(&self, sid: u32) -> impl Iterator<Item = usize> + '_ {
         let i = self.frames.partition_point(|f| f.last_sid < sid);
@@ -355,6 +363,30 @@ pub struct BlockSpan {
     pub min_t: i64,
     pub max_t: i64,
     pub data: std::ops::Range<usize>,
+}
+
+/// A decompressed frame with its block headers parsed: what the frame cache holds, so that
+/// queries find a series' block by binary search instead of re-parsing the headers.
+pub struct FrameData {
+    pub bytes: Vec<u8>,
+    /// In frame order, i.e. ascending series id.
+    pub blocks: Vec<BlockSpan>,
+}
+
+impl FrameData {
+    /// Bytes held on the heap (for the cache's bound).
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.len() + self.blocks.len() * std::mem::size_of::<BlockSpan>()
+    }
+
+    /// The blocks of series `sid`, with their encoded bytes.
+    pub fn blocks_of(&self, sid: u32) -> impl Iterator<Item = (&BlockSpan, &[u8])> {
+        let i = self.blocks.partition_point(|b| b.sid < sid);
+        self.blocks[i..]
+            .iter()
+            .take_while(move |b| b.sid == sid)
+            .map(|b| (b, self.bytes.get(b.data.clone()).unwrap_or_default()))
+    }
 }
 
 /// Splits a decompressed frame into its blocks.
