@@ -9,6 +9,7 @@
 use crate::codec::gorilla::GorillaChunk;
 use crate::day_of;
 use crate::fast_hash::FastBuild;
+use crate::slab::Slab;
 use parking_lot::Mutex;
 use pharos_model::Sample;
 use roaring::RoaringBitmap;
@@ -178,7 +179,7 @@ pub fn sort_dedup(s: &mut Vec<Sample>) {
 
 pub struct Head {
     by_hash: Vec<Mutex<HashMap<u128, u32, FastBuild>>>,
-    series: Vec<Mutex<HashMap<u32, SeriesHead, FastBuild>>>,
+    series: Vec<Mutex<Slab<SeriesHead>>>,
     heap_bytes: AtomicUsize,
     active: AtomicUsize,
     pub min_t: AtomicI64,
@@ -203,9 +204,7 @@ impl Default for Head {
             by_hash: (0..SHARDS)
                 .map(|_| Mutex::new(HashMap::default()))
                 .collect(),
-            series: (0..SHARDS)
-                .map(|_| Mutex::new(HashMap::default()))
-                .collect(),
+            series: (0..SHARDS).map(|_| Mutex::new(Slab::default())).collect(),
             heap_bytes: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
             min_t: AtomicI64::new(i64::MAX),
@@ -238,7 +237,7 @@ impl Head {
     }
 
     pub fn is_active(&self, sid: u32) -> bool {
-        self.series[sid_shard(sid)].lock().contains_key(&sid)
+        self.series[sid_shard(sid)].lock().contains_key(sid)
     }
 
     /// Appends samples to one series (activating it if needed); returns how many were
@@ -247,7 +246,7 @@ impl Head {
     /// concurrent writers do not fight over shared counters per series.
     pub fn append(&self, sid: u32, samples: &[Sample], acc: &mut AppendAcc) -> usize {
         let mut shard = self.series[sid_shard(sid)].lock();
-        let s = shard.entry(sid).or_insert_with(|| {
+        let s = shard.get_or_insert_with(sid, || {
             acc.activated += 1;
             acc.heap_delta += SERIES_OVERHEAD as i64;
             self.sids.lock().insert(sid);
@@ -324,7 +323,7 @@ impl Head {
     /// Samples of `sid` in `[start, end]` (sorted, deduplicated).
     pub fn samples_in(&self, sid: u32, start: i64, end: i64, out: &mut Vec<Sample>) {
         let shard = self.series[sid_shard(sid)].lock();
-        if let Some(s) = shard.get(&sid) {
+        if let Some(s) = shard.get(sid) {
             let from = out.len();
             s.samples_in(start, end, out);
             let mut tail = out.split_off(from);
@@ -341,7 +340,7 @@ impl Head {
         let mut idle = Vec::new();
         for shard in &self.series {
             let mut shard = shard.lock();
-            shard.retain(|&sid, s| {
+            shard.retain(|sid, s| {
                 if s.has_data() {
                     if let Some(extra) = s.extra.take() {
                         for (day, c) in extra.sealed {

@@ -3,7 +3,8 @@
 //! Trees:
 //! - `series_blocks`: blocks of 256 consecutive series ids → zstd of their encoded label
 //!   pairs (see `registry.rs`);
-//! - `by_hash`: 128-bit label hash → series id;
+//! - (no per-series key: label hash → series id is kept in memory, rebuilt from
+//!   `series_blocks` on start — see `hash_index.rs`; an old `by_hash` tree is dropped);
 //! - `postings`: `name 0xFF value` → roaring bitmap of the series ids with that label pair
 //!   (0xFF never occurs in UTF-8, so keys parse unambiguously and all values of one name
 //!   are one contiguous key range). One key per pair rather than per series and label keeps
@@ -14,7 +15,8 @@
 //! Matchers are answered from postings: `=` is one lookup; `=~`, `!=`, `!~` walk the values
 //! of one label name and union the bitmaps of the matching ones.
 
-use crate::series_key::{decode_labels, encode_pairs};
+use crate::hash_index::{short, HashIndex};
+use crate::series_key::decode_labels;
 use pharos_model::{Labels, MatchOp, Matcher, MetricMetadata};
 use roaring::RoaringBitmap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,7 +27,8 @@ const SEP: u8 = 0xFF;
 pub struct Index {
     pub db: sled::Db,
     series: crate::registry::Registry,
-    by_hash: sled::Tree,
+    /// Label hash → ids of every registered series (persisted and pending).
+    by_hash: parking_lot::RwLock<HashIndex>,
     postings: sled::Tree,
     postings_lock: parking_lot::Mutex<()>,
     /// Series registered since the last [`Index::persist`]: kept in memory and written to
@@ -64,7 +67,6 @@ fn pending_cost(enc: &[u8], labels: usize) -> usize {
 #[derive(Default)]
 struct Pending {
     series: std::collections::HashMap<u32, (u128, Vec<u8>)>,
-    by_hash: std::collections::HashMap<u128, u32>,
     /// name → value → ids.
     postings: BTreeMap<String, BTreeMap<String, RoaringBitmap>>,
     bytes: usize,
@@ -86,9 +88,22 @@ impl Index {
     pub fn open(dir: &std::path::Path, cache_bytes: u64) -> Result<Index> {
         let db = sled_config(dir, cache_bytes).open().map_err(storage)?;
         let tree = |n: &str| db.open_tree(n).map_err(storage);
+        // Data directories written before the hash index moved into memory.
+        db.drop_tree("by_hash").map_err(storage)?;
+        let series = crate::registry::Registry::new(tree("series_blocks")?, 256);
+        let started = std::time::Instant::now();
+        let mut entries = Vec::new();
+        series.for_each(|sid, enc| entries.push((short(crate::series_key::hash(enc)), sid)))?;
+        if !entries.is_empty() {
+            tracing::info!(
+                series = entries.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "loaded the series hash index"
+            );
+        }
         Ok(Index {
-            series: crate::registry::Registry::new(tree("series_blocks")?, 256),
-            by_hash: tree("by_hash")?,
+            series,
+            by_hash: parking_lot::RwLock::new(HashIndex::from_entries(entries)),
             postings: tree("postings")?,
             postings_lock: parking_lot::Mutex::new(()),
             pending: parking_lot::RwLock::new(Pending::default()),
@@ -110,15 +125,22 @@ impl Index {
         Ok(self.series.next_sid()?.max(pending))
     }
 
+    /// The id of the registered series whose label bytes hash to `hash`.
     pub fn lookup_hash(&self, hash: u128) -> Result<Option<u32>> {
-        if let Some(sid) = self.pending.read().by_hash.get(&hash) {
-            return Ok(Some(*sid));
+        let candidates: Vec<u32> = self.by_hash.read().candidates(short(hash)).collect();
+        for sid in candidates {
+            if let Some(enc) = self.series_bytes(sid)? {
+                if crate::series_key::hash(&enc) == hash {
+                    return Ok(Some(sid));
+                }
+            }
         }
-        Ok(self
-            .by_hash
-            .get(hash.to_be_bytes())
-            .map_err(storage)?
-            .and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes)))
+        Ok(None)
+    }
+
+    /// Heap bytes of the in-memory hash index.
+    pub fn hash_index_bytes(&self) -> usize {
+        self.by_hash.read().heap_bytes()
     }
 
     pub fn series_bytes(&self, sid: u32) -> Result<Option<Vec<u8>>> {
@@ -136,6 +158,7 @@ impl Index {
     /// Returns the bytes now pending.
     pub fn register(&self, new: &[(u32, u128, Vec<u8>)]) -> Result<usize> {
         let mut p = self.pending.write();
+        let mut by_hash = self.by_hash.write();
         for (sid, hash, enc) in new {
             let labels =
                 decode_labels(enc).ok_or_else(|| std::io::Error::other("bad label encoding"))?;
@@ -147,7 +170,7 @@ impl Index {
                     .or_default()
                     .insert(*sid);
             }
-            p.by_hash.insert(*hash, *sid);
+            by_hash.insert(short(*hash), *sid);
             p.bytes += pending_cost(enc, labels.len());
             p.series.insert(*sid, (*hash, enc.clone()));
         }
@@ -171,10 +194,8 @@ impl Index {
                 .map(|(sid, (h, enc))| (*sid, *h, enc.clone()))
                 .collect()
         };
-        let mut h = sled::Batch::default();
         let mut add: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
-        for (sid, hash, enc) in &snapshot {
-            h.insert(&hash.to_be_bytes(), &sid_key(*sid));
+        for (sid, _, enc) in &snapshot {
             if let Some(labels) = decode_labels(enc) {
                 for l in labels.iter() {
                     add.entry(posting_key(&l.name, &l.value))
@@ -189,12 +210,10 @@ impl Index {
             .collect();
         self.series.put(&entries)?;
         self.update_postings(add, |bm, ids| *bm |= ids)?;
-        self.by_hash.apply_batch(h).map_err(storage)?;
         // Drop from pending what was written (more may have been registered meanwhile).
         let mut p = self.pending.write();
-        for (sid, hash, enc) in &snapshot {
+        for (sid, _, enc) in &snapshot {
             p.series.remove(sid);
-            p.by_hash.remove(hash);
             let n = decode_labels(enc).map_or(0, |l| l.len());
             p.bytes = p.bytes.saturating_sub(pending_cost(enc, n));
             if let Some(labels) = decode_labels(enc) {
@@ -251,15 +270,6 @@ impl Index {
                 continue;
             };
             if let Some(labels) = decode_labels(&enc) {
-                let mut key = Vec::new();
-                encode_pairs(
-                    labels.iter().map(|l| (l.name.as_str(), l.value.as_str())),
-                    &mut key,
-                );
-                let h = crate::series_key::hash(&key);
-                if self.lookup_hash(h)? == Some(sid) {
-                    self.by_hash.remove(h.to_be_bytes()).map_err(storage)?;
-                }
                 for l in labels.iter() {
                     remove
                         .entry(posting_key(&l.name, &l.value))
@@ -271,6 +281,7 @@ impl Index {
         }
         self.series.remove(sids)?;
         self.update_postings(remove, |bm, ids| *bm -= ids)?;
+        self.by_hash.write().remove(sids);
         Ok(n)
     }
 

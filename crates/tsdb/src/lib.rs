@@ -25,6 +25,7 @@ mod frame_cache;
 #[doc(hidden)]
 pub mod fuzzing;
 mod guard;
+mod hash_index;
 mod head;
 mod index;
 mod partitions;
@@ -34,6 +35,7 @@ mod registry;
 mod segment;
 mod self_metrics;
 mod series_key;
+mod slab;
 mod usage;
 mod wal;
 
@@ -292,6 +294,7 @@ impl Tsdb {
         let m = self_metrics::metrics();
         m.active_series.set(self.head.active_series() as i64);
         m.head_bytes.set(self.head.heap_bytes() as i64);
+        m.hash_index_bytes.set(self.index.hash_index_bytes() as i64);
         m.partitions.set(self.parts.parts.read().len() as i64);
         m.disk_bytes
             .with_label_values(&["wal"])

@@ -46,7 +46,7 @@ fn encode(block: &Block) -> io::Result<Vec<u8>> {
 }
 
 fn decode(data: &[u8]) -> io::Result<Block> {
-    let raw = zstd::bulk::decompress(data, MAX_BLOCK_BYTES)?;
+    let raw = crate::codec::unzstd(data, MAX_BLOCK_BYTES)?;
     let mut r = Reader::new(&raw);
     let mut block = Block::new();
     while !r.is_empty() {
@@ -150,6 +150,18 @@ impl Registry {
             bm.extend(decode(&v)?.keys().copied());
         }
         Ok(bm)
+    }
+
+    /// Calls `f(id, label bytes)` for every registered series (reads every block, one at a
+    /// time, without caching them).
+    pub fn for_each(&self, mut f: impl FnMut(u32, &[u8])) -> io::Result<()> {
+        for kv in self.tree.iter() {
+            let (_, v) = kv.map_err(storage)?;
+            for (sid, enc) in decode(&v)? {
+                f(sid, &enc);
+            }
+        }
+        Ok(())
     }
 
     /// One past the highest registered id (1 when empty).

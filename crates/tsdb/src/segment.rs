@@ -255,7 +255,7 @@ impl Segment {
         if crc32fast::hash(&cidx) != crc {
             return Err(corrupt("index checksum", path));
         }
-        let idx = zstd::bulk::decompress(&cidx, MAX_DECODED)?;
+        let idx = crate::codec::unzstd(&cidx, MAX_DECODED)?;
         let parsed = parse_index(&idx, idx_off).ok_or_else(|| corrupt("index", path))?;
         let (frames, replaces, bitmap) = parsed;
         let min_t = frames.iter().map(|f| f.min_t).min().unwrap_or(i64::MAX);

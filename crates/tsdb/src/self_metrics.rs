@@ -12,6 +12,7 @@ pub struct TsdbMetrics {
     pub series_created: IntCounter,
     pub active_series: IntGauge,
     pub head_bytes: IntGauge,
+    pub hash_index_bytes: IntGauge,
     pub flushes: IntCounter,
     pub flush_seconds: Histogram,
     pub merges: IntCounter,
@@ -61,6 +62,11 @@ pub fn metrics() -> &'static TsdbMetrics {
         head_bytes: reg(IntGauge::new(
             "pharos_tsdb_head_bytes",
             "Estimated memory held by the in-memory head.",
+        )
+        .expect("valid metric")),
+        hash_index_bytes: reg(IntGauge::new(
+            "pharos_tsdb_series_hash_index_bytes",
+            "Memory held by the label hash → series id index of all registered series.",
         )
         .expect("valid metric")),
         flushes: reg(IntCounter::new(

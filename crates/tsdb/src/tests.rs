@@ -221,6 +221,19 @@ fn retention_drops_whole_partitions() {
     );
     assert_eq!(db.label_values("__name__", &[], 0, now).unwrap(), ["new"]);
     assert_eq!(db.stats().series_total, 1);
+    // The dropped series is forgotten by the hash index too: it comes back as a new series,
+    // while a known one is found again.
+    let out = db
+        .append(
+            &[
+                row(&[("__name__", "old")], &[s(now, 3.0)]),
+                row(&[("__name__", "new")], &[s(now + 1, 4.0)]),
+            ],
+            &[],
+        )
+        .unwrap();
+    assert_eq!(out.series_created, 1);
+    assert_eq!(db.stats().series_total, 2);
     db.close().unwrap();
 }
 

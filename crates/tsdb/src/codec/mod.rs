@@ -4,3 +4,33 @@ pub mod bits;
 pub mod block;
 pub mod gorilla;
 pub mod varint;
+
+/// Decompresses one zstd frame into a buffer of exactly its declared size (at most `max`
+/// bytes). `zstd::bulk::decompress(data, max)` would reserve `max` bytes up front and keep
+/// that capacity in the returned vector.
+pub fn unzstd(data: &[u8], max: usize) -> std::io::Result<Vec<u8>> {
+    let bad = |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    let size = match zstd::zstd_safe::get_frame_content_size(data) {
+        Ok(Some(n)) => usize::try_from(n).map_err(|_| bad("zstd frame too large"))?,
+        Ok(None) => max,
+        Err(_) => return Err(bad("corrupt zstd frame header")),
+    };
+    if size > max {
+        return Err(bad("zstd frame larger than the limit"));
+    }
+    zstd::bulk::decompress(data, size)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn unzstd_sizes_exactly_and_refuses_over_the_limit() {
+        let data = vec![7u8; 10_000];
+        let c = zstd::bulk::compress(&data, 3).unwrap();
+        let out = super::unzstd(&c, 1 << 20).unwrap();
+        assert_eq!(out, data);
+        assert_eq!(out.capacity(), data.len());
+        assert!(super::unzstd(&c, 9_999).is_err());
+        assert!(super::unzstd(b"not zstd", 100).is_err());
+    }
+}
