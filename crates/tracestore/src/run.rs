@@ -275,10 +275,12 @@ impl Run {
             if self.index[i].first.as_slice() > hi {
                 break;
             }
-            for (k, v) in self.block(i)? {
-                if k.as_slice() >= lo && k.as_slice() <= hi {
-                    out.push((k, v));
-                }
+            let payload = self.block_payload(i)?;
+            let past_hi = scan_block(&payload, lo, hi, out).map_err(|e| {
+                StoreError::Corrupt(format!("run {} block {i}: {e}", self.path.display()))
+            })?;
+            if past_hi {
+                break;
             }
         }
         Ok(())
@@ -290,13 +292,48 @@ impl Run {
 
     /// The entries of data block `i`, checked against its CRC.
     pub fn block(&self, i: usize) -> Result<Vec<Entry>, StoreError> {
+        let payload = self.block_payload(i)?;
+        decode_block(&payload)
+            .map_err(|e| StoreError::Corrupt(format!("run {} block {i}: {e}", self.path.display())))
+    }
+
+    /// The payload of data block `i`, checked against its CRC.
+    fn block_payload(&self, i: usize) -> Result<Vec<u8>, StoreError> {
         let corrupt = |what: &str| {
             StoreError::Corrupt(format!("run {} block {i}: {what}", self.path.display()))
         };
         let b = self.index.get(i).ok_or_else(|| corrupt("no such block"))?;
-        let payload = read_frame(&self.file, b.offset, b.len).map_err(|e| corrupt(&e))?;
-        decode_block(&payload).map_err(|e| corrupt(&e.to_string()))
+        read_frame(&self.file, b.offset, b.len).map_err(|e| corrupt(&e))
     }
+}
+
+/// Appends the entries of a block payload with `lo <= key <= hi` to `out`, decoding
+/// keys into one reused buffer; returns whether it met a key past `hi`.
+fn scan_block(
+    payload: &[u8],
+    lo: &[u8],
+    hi: &[u8],
+    out: &mut Vec<Entry>,
+) -> Result<bool, StoreError> {
+    let mut r = Reader::new(payload);
+    let n = r.count()?;
+    let mut key: Vec<u8> = Vec::with_capacity(64);
+    for _ in 0..n {
+        let shared = r.u64()? as usize;
+        if shared > key.len() {
+            return Err(crate::varint::corrupt("shared key prefix"));
+        }
+        key.truncate(shared);
+        key.extend_from_slice(r.bytes()?);
+        let value = r.bytes()?;
+        if key.as_slice() > hi {
+            return Ok(true);
+        }
+        if key.as_slice() >= lo {
+            out.push((key.clone(), value.to_vec()));
+        }
+    }
+    Ok(false)
 }
 
 fn decode_block(payload: &[u8]) -> Result<Vec<Entry>, StoreError> {
