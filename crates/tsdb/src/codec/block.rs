@@ -241,21 +241,17 @@ fn read_decimal(
     let p = pow10(exp);
     // Division by 10^0 is exact: skip it for integer blocks (counters, constants).
     let scale = |m: i64| if exp == 0 { m as f64 } else { m as f64 / p };
-    let (mut m, mut delta) = (0i64, 0i64);
-    for i in 0..from + dst.len() {
-        let x = r.varint().ok_or(CorruptBlock)?;
-        if i == 0 {
-            m = x;
-        } else if dod && i > 1 {
-            delta = delta.wrapping_add(x);
-            m = m.wrapping_add(delta);
-        } else {
-            delta = x;
-            m = m.wrapping_add(x);
-        }
-        if let Some(s) = i.checked_sub(from).and_then(|j| dst.get_mut(j)) {
-            s.v = scale(m);
-        }
+    let mut cursor = DecimalCursor {
+        dod,
+        index: 0,
+        mantissa: 0,
+        delta: 0,
+    };
+    for _ in 0..from {
+        cursor.next(r).ok_or(CorruptBlock)?;
+    }
+    for s in dst.iter_mut() {
+        s.v = scale(cursor.next(r).ok_or(CorruptBlock)?);
     }
     for (i, bits) in exceptions {
         if let Some(s) = i.checked_sub(from).and_then(|j| dst.get_mut(j)) {
@@ -265,29 +261,76 @@ fn read_decimal(
     Ok(())
 }
 
+/// The running state of a decimal value stream (delta or delta-of-delta coded mantissas).
+struct DecimalCursor {
+    dod: bool,
+    index: usize,
+    mantissa: i64,
+    delta: i64,
+}
+
+impl DecimalCursor {
+    /// The next mantissa.
+    fn next(&mut self, r: &mut Reader) -> Option<i64> {
+        let x = r.varint()?;
+        if self.index == 0 {
+            self.mantissa = x;
+        } else if self.dod && self.index > 1 {
+            self.delta = self.delta.wrapping_add(x);
+            self.mantissa = self.mantissa.wrapping_add(self.delta);
+        } else {
+            self.delta = x;
+            self.mantissa = self.mantissa.wrapping_add(x);
+        }
+        self.index += 1;
+        Some(self.mantissa)
+    }
+}
+
 /// Decodes the values of samples `from..from + dst.len()` of a XOR block into `dst`.
 fn read_xor(r: &mut Reader, from: usize, dst: &mut [Sample]) -> Result<(), CorruptBlock> {
     let bytes = r.len_prefixed().ok_or(CorruptBlock)?;
-    let mut br = BitReader::new(bytes);
-    let (mut prev, mut lead, mut trail) = (0u64, 0u8, 0u8);
-    for i in 0..from + dst.len() {
-        if br.bit().ok_or(CorruptBlock)? {
-            if br.bit().ok_or(CorruptBlock)? {
-                lead = br.bits(5).ok_or(CorruptBlock)? as u8;
-                let mut sig = br.bits(6).ok_or(CorruptBlock)? as u8;
+    let mut cursor = XorCursor {
+        bits: BitReader::new(bytes),
+        prev: 0,
+        lead: 0,
+        trail: 0,
+    };
+    for _ in 0..from {
+        cursor.next().ok_or(CorruptBlock)?;
+    }
+    for s in dst.iter_mut() {
+        s.v = f64::from_bits(cursor.next().ok_or(CorruptBlock)?);
+    }
+    Ok(())
+}
+
+/// The running state of a Gorilla XOR value stream.
+struct XorCursor<'a> {
+    bits: BitReader<'a>,
+    prev: u64,
+    lead: u8,
+    trail: u8,
+}
+
+impl XorCursor<'_> {
+    /// The bits of the next value.
+    fn next(&mut self) -> Option<u64> {
+        let br = &mut self.bits;
+        if br.bit()? {
+            if br.bit()? {
+                self.lead = br.bits(5)? as u8;
+                let mut sig = br.bits(6)? as u8;
                 if sig == 0 {
                     sig = 64;
                 }
-                trail = 64u8.checked_sub(lead + sig).ok_or(CorruptBlock)?;
+                self.trail = 64u8.checked_sub(self.lead + sig)?;
             }
-            let sig = 64 - lead - trail;
-            prev ^= br.bits(sig).ok_or(CorruptBlock)? << trail;
+            let sig = 64 - self.lead - self.trail;
+            self.prev ^= br.bits(sig)? << self.trail;
         }
-        if let Some(s) = i.checked_sub(from).and_then(|j| dst.get_mut(j)) {
-            s.v = f64::from_bits(prev);
-        }
+        Some(self.prev)
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -43,6 +43,16 @@ impl<'a> Reader<'a> {
     }
 
     pub fn uvarint(&mut self) -> Option<u64> {
+        // Fast path: most deltas of regular series fit in one byte.
+        let first = *self.buf.get(self.pos)?;
+        if first < 0x80 {
+            self.pos += 1;
+            return Some(u64::from(first));
+        }
+        self.uvarint_multi_byte()
+    }
+
+    fn uvarint_multi_byte(&mut self) -> Option<u64> {
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
             let b = *self.buf.get(self.pos)?;
