@@ -137,7 +137,8 @@ impl Partitions {
     }
 
     /// Picks a set of segments of one day to merge: four or more of similar size (size
-    /// tiers of ×4), or all of them once the partition has been quiet for `quiet`.
+    /// tiers of ×4), or once the partition has been quiet for `quiet`, all of them (see
+    /// [`quiet_merge_range`]).
     pub fn pick_merge(&self, quiet: std::time::Duration) -> Option<(i32, Vec<Arc<Segment>>)> {
         let parts = self.parts.read();
         for (day, p) in parts.iter() {
@@ -145,7 +146,10 @@ impl Partitions {
                 continue;
             }
             if p.last_added.elapsed() >= quiet {
-                return Some((*day, p.segments.clone()));
+                let sizes: Vec<u64> = p.segments.iter().map(|s| s.disk_bytes).collect();
+                if let Some(range) = quiet_merge_range(&sizes) {
+                    return Some((*day, p.segments[range].to_vec()));
+                }
             }
             let mut tiers: BTreeMap<u32, Vec<Arc<Segment>>> = BTreeMap::new();
             for s in &p.segments {
@@ -215,6 +219,29 @@ impl Partitions {
             .map(|s| s.disk_bytes)
             .sum()
     }
+}
+
+/// A segment larger than this many times all the others of its day is not rewritten to
+/// absorb them when the day is quiet.
+const QUIET_REWRITE_RATIO: u64 = 8;
+
+/// Which of a quiet day's segments (sizes in id order) to merge: all of them, unless the
+/// largest outweighs the others together by more than [`QUIET_REWRITE_RATIO`]; then only the
+/// segments newer than it (a contiguous suffix, so the newest write still wins), if there
+/// are two or more. Otherwise an idle server that flushes a few self-monitoring samples
+/// every 15 s rewrote its whole day each time, taking a core and the frame cache from
+/// queries.
+fn quiet_merge_range(sizes: &[u64]) -> Option<std::ops::Range<usize>> {
+    if sizes.len() < 2 {
+        return None;
+    }
+    let (largest, &big) = sizes.iter().enumerate().max_by_key(|(_, b)| **b)?;
+    let rest: u64 = sizes.iter().sum::<u64>() - big;
+    if rest.saturating_mul(QUIET_REWRITE_RATIO) >= big {
+        return Some(0..sizes.len());
+    }
+    let newer = largest + 1..sizes.len();
+    (newer.len() >= 2).then_some(newer)
 }
 
 /// Opens the segments of one day directory, repairing what a crash may have left.
@@ -315,4 +342,23 @@ impl Cursor {
 /// Path of a segment inside a partitions directory (for snapshots).
 pub fn relative_segment_path(day: i32, id: u64) -> PathBuf {
     segment_file(Path::new(&day_name(day)), id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quiet_merge_range;
+
+    #[test]
+    fn quiet_merges_do_not_rewrite_a_large_segment_for_small_ones() {
+        assert_eq!(quiet_merge_range(&[100]), None);
+        assert_eq!(quiet_merge_range(&[100, 90]), Some(0..2));
+        assert_eq!(quiet_merge_range(&[800, 100]), Some(0..2));
+        // A large day and one small flush: wait; two small flushes: merge only those.
+        assert_eq!(quiet_merge_range(&[10_000, 5]), None);
+        assert_eq!(quiet_merge_range(&[10_000, 5, 7]), Some(1..3));
+        // Small segments older than the large one stay until they weigh enough.
+        assert_eq!(quiet_merge_range(&[3, 10_000, 5]), None);
+        assert_eq!(quiet_merge_range(&[3, 10_000, 5, 4]), Some(2..4));
+        assert_eq!(quiet_merge_range(&[700, 5_000, 600]), Some(0..3));
+    }
 }
