@@ -5,6 +5,7 @@
 //! put together); the other subcommands are the operator CLI.
 
 mod admin;
+mod allocator;
 mod cli;
 mod datadir;
 mod du_view;

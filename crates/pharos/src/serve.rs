@@ -7,7 +7,7 @@
 //! 5. On SIGINT/SIGTERM the front drains, then the stores flush and close; exit 0.
 
 use crate::stores::Stores;
-use crate::{admin, datadir, logging, self_scrape, settings, token};
+use crate::{admin, allocator, datadir, logging, self_scrape, settings, token};
 use anyhow::Context;
 use axum::Router;
 use pharos_config::{Config, Loaded};
@@ -80,6 +80,7 @@ pub fn run(mut loaded: Loaded, log_format: Option<String>) -> anyhow::Result<()>
     logging::init(format);
     tokens_or_default(&mut loaded)?;
     let config = Arc::new(loaded.config);
+    allocator::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -126,7 +127,10 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
     let self_scrape =
         (!every.is_zero()).then(|| tokio::spawn(self_scrape::run(stores.tsdb.clone(), every)));
 
+    let trimmer = tokio::spawn(allocator::trim_free_heap());
+
     let served = server.await;
+    trimmer.abort();
     if let Some(task) = self_scrape {
         task.abort();
     }
