@@ -76,3 +76,26 @@ pub fn fuzz_decode_block(bytes: &[u8]) -> usize {
         })
         .count()
 }
+
+/// Opens `bytes` as a sorted run file (written to a scratch file under the temp
+/// directory) and reads every block and one range of it, returning how many entries
+/// were read. For fuzzing the run decoder (`crates/tracestore/fuzz`): any input must
+/// give a result or an error, never a panic.
+pub fn fuzz_decode_run(bytes: &[u8]) -> usize {
+    let path = std::env::temp_dir().join(format!("pharos-fuzz-run-{}.run", std::process::id()));
+    if std::fs::write(&path, bytes).is_err() {
+        return 0;
+    }
+    let Ok(run) = run::Run::open(&path) else {
+        return 0;
+    };
+    let mut read = (0..run.block_count())
+        .filter_map(|i| run.block(i).ok())
+        .map(|entries| entries.len())
+        .sum();
+    let mut out = Vec::new();
+    if run.range(&[0x10], &[0xf0; 20], &mut out).is_ok() {
+        read += out.len();
+    }
+    read
+}
