@@ -107,11 +107,16 @@ fn group(input: &[Series], modifier: &Option<LabelModifier>) -> (Vec<Labels>, Ve
     let mut members: Vec<Vec<usize>> = Vec::new();
     for (j, s) in input.iter().enumerate() {
         let key = grouping_key(&s.labels, modifier);
-        let g = *index.entry(key.clone()).or_insert_with(|| {
-            keys.push(key);
-            members.push(Vec::new());
-            members.len() - 1
-        });
+        // Most series join an existing group: look up before cloning the key.
+        let g = match index.get(&key) {
+            Some(&g) => g,
+            None => {
+                index.insert(key.clone(), keys.len());
+                keys.push(key);
+                members.push(Vec::new());
+                keys.len() - 1
+            }
+        };
         members[g].push(j);
     }
     (keys, members)
@@ -121,20 +126,23 @@ pub(crate) fn grouping_key(labels: &Labels, modifier: &Option<LabelModifier>) ->
     match modifier {
         None => Labels::default(),
         Some(LabelModifier::Include(by)) => {
-            let names: Vec<&str> = by.labels.iter().map(String::as_str).collect();
-            let mut b = labels.to_builder();
-            b.keep(&names);
-            b.build()
+            label_subset(labels, |n| by.labels.iter().any(|b| b == n))
         }
-        Some(LabelModifier::Exclude(without)) => {
-            let mut b = labels.to_builder();
-            b.del(METRIC_NAME);
-            for n in &without.labels {
-                b.del(n);
-            }
-            b.build()
-        }
+        Some(LabelModifier::Exclude(without)) => label_subset(labels, |n| {
+            n != METRIC_NAME && !without.labels.iter().any(|b| b == n)
+        }),
     }
+}
+
+/// The labels (with non-empty values) whose names `keep` accepts, cloning only those.
+fn label_subset(labels: &Labels, keep: impl Fn(&str) -> bool) -> Labels {
+    Labels::from_sorted(
+        labels
+            .iter()
+            .filter(|l| !l.value.is_empty() && keep(&l.name))
+            .cloned()
+            .collect(),
+    )
 }
 
 /// Prometheus's `quantile`: linear interpolation between closest ranks, NaNs sorted first.

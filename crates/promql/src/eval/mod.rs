@@ -382,8 +382,22 @@ pub(crate) fn offset_ms(offset: &Option<Offset>) -> i64 {
     }
 }
 
+/// True if two series may share a label set: compares label hashes, so it allocates
+/// nothing (a hash collision only sends the caller down the exact path).
+fn may_share_labels(series: &[Series]) -> bool {
+    use std::hash::{BuildHasher, RandomState};
+    let state = RandomState::new();
+    let mut hashes: Vec<u64> = series.iter().map(|s| state.hash_one(&s.labels)).collect();
+    hashes.sort_unstable();
+    hashes.windows(2).any(|w| w[0] == w[1])
+}
+
 /// Merges series that share a label set (and name-drop flag outcome).
 pub(crate) fn merge_same_labels(series: Vec<Series>) -> Result<Vec<Series>, QueryError> {
+    // Usually every label set is distinct: check that without cloning them into a map.
+    if !may_share_labels(&series) {
+        return Ok(series);
+    }
     let mut index: HashMap<Labels, usize> = HashMap::with_capacity(series.len());
     let mut out: Vec<Series> = Vec::with_capacity(series.len());
     for s in series {
