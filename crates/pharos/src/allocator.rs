@@ -18,8 +18,12 @@ pub const TRIM_ABOVE: usize = 64 << 20;
 /// How often the free heap is checked.
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 
-/// Caps the number of malloc arenas. Call before any thread is started.
+/// Caps the number of malloc arenas, unless glibc's own `MALLOC_ARENA_MAX` is set. Call
+/// before any thread is started.
 pub fn limit_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes a tunable of the allocator; called before threads start.
     unsafe {
