@@ -4,32 +4,21 @@
 //! core) and keeps memory freed in an arena for reuse by that arena. A large query decoded
 //! on one blocking thread and the next one on another thread then each leave their peak
 //! resident: on the bench's large profile the RSS climbed from 690 MiB to 1.26 GiB over six
-//! queries with no growth in what the stores hold. Two measures bound it:
-//! - at most [`ARENAS`] arenas, set before the runtime starts its threads;
-//! - [`trim_free_heap`], a task that returns free heap to the OS (`malloc_trim`) when more
-//!   than [`TRIM_ABOVE`] bytes of it sit unused.
+//! queries with no growth in what the stores hold. [`trim_free_heap`], a task that returns
+//! free heap to the OS (`malloc_trim`) when more than [`TRIM_ABOVE`] bytes of it sit unused,
+//! bounds that.
+//!
+//! The number of arenas is left to glibc (`MALLOC_ARENA_MAX` in the environment caps it):
+//! capping it at 2 in the binary made the `churn` dashboard queries about twice as slow
+//! (pharos alone, default profile, 2 rounds each: `cpu_rate_by_namespace` 19.3 vs 9.0 ms,
+//! `count(kube_pod_info)` 7.1 vs 3.3 ms), the rayon readers contending for two arenas.
 
 use std::time::Duration;
 
-/// Most glibc malloc arenas (the default is 8 per core).
-pub const ARENAS: i32 = 2;
 /// Free heap that triggers a trim.
 pub const TRIM_ABOVE: usize = 64 << 20;
 /// How often the free heap is checked.
 pub const CHECK_EVERY: Duration = Duration::from_secs(1);
-
-/// Caps the number of malloc arenas, unless glibc's own `MALLOC_ARENA_MAX` is set. Call
-/// before any thread is started.
-pub fn limit_arenas() {
-    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
-        return;
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes a tunable of the allocator; called before threads start.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, ARENAS);
-    }
-}
 
 /// Bytes of heap that are free but still resident (0 where this cannot be known).
 fn free_heap_bytes() -> usize {

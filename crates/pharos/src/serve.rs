@@ -80,7 +80,6 @@ pub fn run(mut loaded: Loaded, log_format: Option<String>) -> anyhow::Result<()>
     logging::init(format);
     tokens_or_default(&mut loaded)?;
     let config = Arc::new(loaded.config);
-    allocator::limit_arenas();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
