@@ -306,11 +306,9 @@ impl TraceStore {
     fn bound_key_buffers(&self) -> Result<(), StoreError> {
         let limit = self.settings.key_buffer_bytes;
         let mut parts: Vec<(usize, Arc<Partition>)> = self
-            .partitions
-            .read()
-            .expect("partitions lock")
-            .values()
-            .map(|p| (p.key_buffer_bytes(), p.clone()))
+            .all_partitions()
+            .into_iter()
+            .map(|p| (p.key_buffer_bytes(), p))
             .collect();
         let mut total: usize = parts.iter().map(|(b, _)| b).sum();
         crate::metrics::KEY_BUFFER_BYTES.set(total as i64);
@@ -336,13 +334,7 @@ impl TraceStore {
 
     /// One pass of the background merger over every partition.
     pub(crate) fn merge_key_runs(&self) {
-        let parts: Vec<Arc<Partition>> = self
-            .partitions
-            .read()
-            .expect("partitions lock")
-            .values()
-            .cloned()
-            .collect();
+        let parts = self.all_partitions();
         for p in parts {
             if p.max_run_count() <= MAX_RUNS {
                 continue;
@@ -393,6 +385,12 @@ impl TraceStore {
     /// The earliest span start still inside retention.
     pub(crate) fn cutoff_ns(&self) -> u64 {
         now_ns().saturating_sub(self.settings.retention_ns)
+    }
+
+    /// A snapshot of the open partitions, oldest first.
+    fn all_partitions(&self) -> Vec<Arc<Partition>> {
+        let parts = self.partitions.read().expect("partitions lock");
+        parts.values().cloned().collect()
     }
 
     pub(crate) fn partitions_overlapping(&self, start_ns: u64, end_ns: u64) -> Vec<Arc<Partition>> {
@@ -477,13 +475,7 @@ impl TraceStore {
     }
 
     pub fn stats(&self) -> StoreStats {
-        let parts: Vec<Arc<Partition>> = self
-            .partitions
-            .read()
-            .expect("partitions lock")
-            .values()
-            .cloned()
-            .collect();
+        let parts = self.all_partitions();
         let retention_s = self.settings.retention_ns / 1_000_000_000;
         let partitions: Vec<PartitionStats> = parts
             .iter()
@@ -523,13 +515,7 @@ impl TraceStore {
     /// partitions' disk use (less rounding). Counts are kept per partition, survive restart and go away
     /// with a partition dropped by retention.
     pub fn service_usage(&self) -> Vec<ServiceUsage> {
-        let parts: Vec<Arc<Partition>> = self
-            .partitions
-            .read()
-            .expect("partitions lock")
-            .values()
-            .cloned()
-            .collect();
+        let parts = self.all_partitions();
         let per_partition: Vec<ServiceUsage> = parts
             .iter()
             .flat_map(|p| {
@@ -590,13 +576,7 @@ impl TraceStore {
     pub fn snapshot(&self, dest: &Path) -> Result<u64, StoreError> {
         let _quiet = self.commit_lock.lock().expect("commit lock");
         let _files = self.files_lock.lock().expect("files lock");
-        let parts: Vec<Arc<Partition>> = self
-            .partitions
-            .read()
-            .expect("partitions lock")
-            .values()
-            .cloned()
-            .collect();
+        let parts = self.all_partitions();
         std::fs::create_dir_all(dest)?;
         let mut bytes = 0;
         for p in parts {
