@@ -168,7 +168,6 @@ fn add_flushing(
 #[cfg(test)]
 mod tests {
     use crate::{SeriesRow, Tsdb};
-    use pharos_config::Config;
     use pharos_model::{Labels, Matcher, Sample, SeriesSource, SourceError};
 
     const STEP: i64 = 15_000;
@@ -191,8 +190,7 @@ mod tests {
     #[test]
     fn parallel_read_merges_segments_and_head_in_label_order() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.memory.budget = bytesize::ByteSize::mib(64);
+        let config = crate::tests::config();
         let db = Tsdb::open(dir.path(), &config).unwrap();
         let now = crate::now_ms();
         let t0 = now - 200 * STEP;

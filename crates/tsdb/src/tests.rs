@@ -6,7 +6,9 @@ use pharos_model::{
 };
 use std::time::Duration;
 
-fn config() -> Config {
+/// The test configuration: defaults with a 64 MiB memory budget (shared by the modules'
+/// own tests).
+pub(crate) fn config() -> Config {
     let mut c = Config::default();
     c.memory.budget = bytesize_mib(64);
     c

@@ -349,9 +349,7 @@ mod tests {
     #[test]
     fn bytes_per_metric_name_add_up_to_the_segments() {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::default();
-        config.memory.budget = bytesize::ByteSize::mib(64);
-        let db = Tsdb::open(dir.path(), &config).unwrap();
+        let db = Tsdb::open(dir.path(), &crate::tests::config()).unwrap();
         // One segment per day partition (so no background merge changes the files), three
         // partitions, series of one name in two of them.
         append(&db, "big", 40, 600, 0);
