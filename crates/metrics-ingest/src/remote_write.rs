@@ -10,7 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use pharos_model::{Exemplar, Labels, MetricMetadata};
-use pharos_tsdb::SeriesRow;
+use pharos_tsdb::{RowLabels, SeriesRow};
 use prost::Message;
 use std::sync::Arc;
 
@@ -108,14 +108,18 @@ fn utf8_pairs<'a>(
 }
 
 /// Stores a decompressed request; returns what was rejected (if anything).
+///
+/// Series labels go to the store as raw bytes with a key over their wire encoding: the
+/// store checks them (UTF-8 included) only for series it has not seen in those bytes.
 pub fn store(state: &IngestState, raw: &[u8]) -> Result<Rejected, IngestError> {
     let req = wire::decode(raw)
         .map_err(|e| IngestError::BadRequest(format!("invalid WriteRequest protobuf: {}", e.0)))?;
     let mut rejected = Rejected::default();
-    // Label pairs as &str, in the same order as req.labels (invalid series get no entries).
-    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(req.labels.len());
-    let mut ranges: Vec<(std::ops::Range<usize>, usize)> = Vec::with_capacity(req.series.len());
-    for (i, s) in req.series.iter().enumerate() {
+    let mut scratch = Vec::new();
+    let mut rows: Vec<SeriesRow> = Vec::with_capacity(req.series.len());
+    // Exemplars per series, decoded only where there are any.
+    let mut exemplars: Vec<Vec<Exemplar>> = Vec::new();
+    for s in &req.series {
         if s.histograms > 0 {
             rejected.add(
                 "native_histograms_unsupported",
@@ -123,48 +127,49 @@ pub fn store(state: &IngestState, raw: &[u8]) -> Result<Rejected, IngestError> {
                 "native histograms are not supported; send classic histograms".into(),
             );
         }
-        let start = pairs.len();
-        if let Err(msg) = utf8_pairs(&req.labels[s.labels.clone()], &mut pairs) {
-            pairs.truncate(start);
-            rejected.add("invalid_utf8", s.samples.len() as u64, msg);
-            continue;
-        }
-        ranges.push((start..pairs.len(), i));
-    }
-    let mut exemplars: Vec<Vec<Exemplar>> = Vec::new();
-    let mut exemplar_of: Vec<usize> = vec![usize::MAX; req.series.len()];
-    for (_, i) in &ranges {
-        let s = &req.series[*i];
-        if s.exemplars.is_empty() {
-            continue;
-        }
-        let mut ex = Vec::new();
-        for e in &req.exemplars[s.exemplars.clone()] {
-            let mut el = Vec::new();
-            if utf8_pairs(&req.labels[e.labels.clone()], &mut el).is_ok() {
-                ex.push(Exemplar {
-                    labels: Labels::from_pairs(el),
-                    value: e.value,
-                    t: e.t,
-                });
+        let pairs = &req.labels[s.labels.clone()];
+        let key = match &s.label_bytes {
+            Some(r) => pharos_tsdb::wire_key(&raw[r.clone()]),
+            None => {
+                // Label fields interleaved with others (legal, but no sender does it):
+                // key the pairs themselves.
+                scratch.clear();
+                for (n, v) in pairs {
+                    scratch.extend_from_slice(&(n.len() as u64).to_le_bytes());
+                    scratch.extend_from_slice(n);
+                    scratch.extend_from_slice(&(v.len() as u64).to_le_bytes());
+                    scratch.extend_from_slice(v);
+                }
+                pharos_tsdb::wire_key(&scratch)
             }
-        }
-        exemplar_of[*i] = exemplars.len();
-        exemplars.push(ex);
-    }
-    let rows: Vec<SeriesRow> = ranges
-        .iter()
-        .map(|(r, i)| {
-            let s = &req.series[*i];
-            let exemplars: &[Exemplar] =
-                exemplars.get(exemplar_of[*i]).map_or(&[], |v| v.as_slice());
-            SeriesRow {
-                labels: &pairs[r.clone()],
-                samples: &req.samples[s.samples.clone()],
-                exemplars,
+        };
+        if !s.exemplars.is_empty() {
+            let mut ex = Vec::new();
+            for e in &req.exemplars[s.exemplars.clone()] {
+                let mut el = Vec::new();
+                if utf8_pairs(&req.labels[e.labels.clone()], &mut el).is_ok() {
+                    ex.push(Exemplar {
+                        labels: Labels::from_pairs(el),
+                        value: e.value,
+                        t: e.t,
+                    });
+                }
             }
-        })
-        .collect();
+            exemplars.push(ex);
+        }
+        rows.push(SeriesRow {
+            labels: RowLabels::Wire { key, pairs },
+            samples: &req.samples[s.samples.clone()],
+            exemplars: &[],
+        });
+    }
+    // Attach the exemplars (borrowed from `exemplars`, complete now).
+    let mut next = exemplars.iter();
+    for (row, s) in rows.iter_mut().zip(&req.series) {
+        if !s.exemplars.is_empty() {
+            row.exemplars = next.next().map_or(&[], |v| v.as_slice());
+        }
+    }
     let metadata: Vec<MetricMetadata> = req
         .metadata
         .iter()

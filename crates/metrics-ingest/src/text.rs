@@ -347,7 +347,7 @@ pub fn append_parsed(
         .iter()
         .zip(&parsed.samples)
         .map(|(l, s)| SeriesRow {
-            labels: l,
+            labels: l.into(),
             samples: std::slice::from_ref(&s.sample),
             exemplars: &[],
         })

@@ -12,6 +12,9 @@ use std::ops::Range;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct FlatSeries {
     pub labels: Range<usize>,
+    /// Where the series' label fields sit in the body, if nothing else is between them:
+    /// equal bytes here mean equal labels (the store's cache key).
+    pub label_bytes: Option<Range<usize>>,
     pub samples: Range<usize>,
     pub exemplars: Range<usize>,
     pub histograms: usize,
@@ -240,18 +243,29 @@ pub fn decode(buf: &[u8]) -> Result<FlatRequest<'_>, WireError> {
             (1, w) => {
                 expect(w, 2)?;
                 let ts = c.bytes()?;
+                let ts_start = c.pos - ts.len();
                 let mut s = FlatSeries {
                     labels: req.labels.len()..req.labels.len(),
+                    label_bytes: None,
                     samples: req.samples.len()..req.samples.len(),
                     exemplars: req.exemplars.len()..req.exemplars.len(),
                     histograms: 0,
                 };
                 let mut tc = Cursor { buf: ts, pos: 0 };
+                // Label fields so far: the byte range, and whether it has no gaps.
+                let mut label_span: Option<Range<usize>> = None;
+                let mut label_gap = false;
                 while !tc.done() {
+                    let field_start = tc.pos;
                     match tc.key()? {
                         (1, w) => {
                             expect(w, 2)?;
                             req.labels.push(label(tc.bytes()?)?);
+                            match &mut label_span {
+                                Some(span) if span.end == field_start => span.end = tc.pos,
+                                Some(_) => label_gap = true,
+                                None => label_span = Some(field_start..tc.pos),
+                            }
                         }
                         (2, w) => {
                             expect(w, 2)?;
@@ -274,6 +288,9 @@ pub fn decode(buf: &[u8]) -> Result<FlatRequest<'_>, WireError> {
                 // if the sender interleaves fields; prost accepts that, and so do ranges as
                 // long as each kind is contiguous, which holds because we append per kind.
                 s.labels.end = req.labels.len();
+                if !label_gap {
+                    s.label_bytes = label_span.map(|r| ts_start + r.start..ts_start + r.end);
+                }
                 s.samples.end = req.samples.len();
                 s.exemplars.end = req.exemplars.len();
                 req.series.push(s);
@@ -355,6 +372,15 @@ mod tests {
             [Sample { t: 10, v: 1.5 }, Sample { t: -20, v: -2.0 }]
         );
         assert_eq!(s0.histograms, 1);
+        // The label bytes are exactly the label fields as a sender encodes them.
+        let only_labels = TimeSeries {
+            labels: vec![Label::new("__name__", "a"), Label::new("job", "x")],
+            ..Default::default()
+        };
+        assert_eq!(
+            &bytes[s0.label_bytes.clone().unwrap()],
+            &only_labels.encode_to_vec()[..]
+        );
         let e = &flat.exemplars[s0.exemplars.clone()][0];
         assert_eq!((e.value, e.t), (0.5, 11));
         assert_eq!(

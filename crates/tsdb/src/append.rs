@@ -1,7 +1,7 @@
 //! The write path: validate, resolve series ids, append to the head, log to the WAL, and
 //! return only once the WAL is fsynced.
 
-use crate::guard::{check_labels, RejectReason};
+use crate::guard::{check_labels, too_many_labels, RejectReason};
 use crate::self_metrics::metrics;
 use crate::series_key::{encode_pairs, hash};
 use crate::{day_of, now_ms, wal, Tsdb, TsdbError};
@@ -15,9 +15,62 @@ const PENDING_INDEX_BYTES: usize = 16 << 20;
 
 /// One series of an append batch. Labels may come in any order; empty values are dropped.
 pub struct SeriesRow<'a> {
-    pub labels: &'a [(&'a str, &'a str)],
+    pub labels: RowLabels<'a>,
     pub samples: &'a [Sample],
     pub exemplars: &'a [Exemplar],
+}
+
+/// A row's label set, as text or as a wire format's raw bytes.
+#[derive(Clone, Copy)]
+pub enum RowLabels<'a> {
+    Text(&'a [(&'a str, &'a str)]),
+    /// Label pairs still to be checked as UTF-8, and `key`: [`wire_key`] of the label bytes
+    /// exactly as they arrived. A series seen before with the same key skips validation
+    /// (see [`crate::wire_cache`]).
+    ///
+    /// [`wire_key`]: crate::wire_key
+    Wire {
+        key: u128,
+        pairs: &'a [(&'a [u8], &'a [u8])],
+    },
+}
+
+impl<'a> From<&'a [(&'a str, &'a str)]> for RowLabels<'a> {
+    fn from(pairs: &'a [(&'a str, &'a str)]) -> Self {
+        RowLabels::Text(pairs)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [(&'a str, &'a str); N]> for RowLabels<'a> {
+    fn from(pairs: &'a [(&'a str, &'a str); N]) -> Self {
+        RowLabels::Text(pairs)
+    }
+}
+
+impl<'a> From<&'a Vec<(&'a str, &'a str)>> for RowLabels<'a> {
+    fn from(pairs: &'a Vec<(&'a str, &'a str)>) -> Self {
+        RowLabels::Text(pairs)
+    }
+}
+
+/// Appends a row's labels to `out` as text; the error names the first pair that is not UTF-8.
+fn labels_as_text<'a>(
+    labels: RowLabels<'a>,
+    out: &mut Vec<(&'a str, &'a str)>,
+) -> Result<(), String> {
+    match labels {
+        RowLabels::Text(p) => out.extend_from_slice(p),
+        RowLabels::Wire { pairs, .. } => {
+            for (n, v) in pairs {
+                let n = std::str::from_utf8(n)
+                    .map_err(|_| "label name is not valid UTF-8".to_owned())?;
+                let v = std::str::from_utf8(v)
+                    .map_err(|_| format!("value of label {n:?} is not valid UTF-8"))?;
+                out.push((n, v));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Samples refused for one reason, with the first message as an example.
@@ -125,12 +178,18 @@ impl Tsdb {
         {
             let _gate = self.gate.read();
             for row in rows {
-                pairs.clear();
-                pairs.extend_from_slice(row.labels);
                 let n = row.samples.len() as u64;
-                if let Err((reason, msg)) = check_labels(&mut pairs, &self.config.metrics) {
-                    rejections.add(reason, n, || msg);
-                    continue;
+                // A sender's label bytes seen before: they were checked then.
+                let cached = match row.labels {
+                    RowLabels::Wire { key, .. } => self.wire_cache.get(key),
+                    RowLabels::Text(_) => None,
+                };
+                pairs.clear();
+                if cached.is_none() {
+                    if let Err((reason, msg)) = self.checked_labels(row.labels, &mut pairs) {
+                        rejections.add(reason, n, || msg);
+                        continue;
+                    }
                 }
                 ok.clear();
                 let (mut old, mut fut) = (0u64, 0u64);
@@ -143,7 +202,7 @@ impl Tsdb {
                         ok.push(*s);
                     }
                 }
-                let series_text = || series_text(&pairs);
+                let series_text = || row_text(row.labels);
                 if old > 0 {
                     rejections.add(RejectReason::TooOld, old, || {
                         format!(
@@ -169,20 +228,47 @@ impl Tsdb {
                 if ok.is_empty() && exemplars.is_empty() {
                     continue;
                 }
-                enc.clear();
-                encode_pairs(pairs.iter().copied(), &mut enc);
-                let h = hash(&enc);
-                let sid =
-                    match self.resolve(h, &enc, &mut new_series, &mut last_seq, &mut activating)? {
-                        Resolved::Sid(sid) => sid,
-                        Resolved::Rejected(reason, msg) => {
-                            rejections.add(reason, ok.len() as u64, || {
-                                format!("{}: {msg}", series_text())
-                            });
-                            continue;
+                let hit = cached.and_then(|sid| {
+                    let stored = self.head.append_active(sid, &ok, &mut acc)?;
+                    Some((sid, stored))
+                });
+                let (sid, stored) = match hit {
+                    Some(hit) => hit,
+                    None => {
+                        // Not cached, or cached but no longer in the head: the full path,
+                        // which applies the limits to (re)activating a series.
+                        if pairs.is_empty() {
+                            if let Err((reason, msg)) = self.checked_labels(row.labels, &mut pairs)
+                            {
+                                rejections.add(reason, n, || msg);
+                                continue;
+                            }
                         }
-                    };
-                let stored = self.head.append(sid, &ok, &mut acc) as u64;
+                        enc.clear();
+                        encode_pairs(pairs.iter().copied(), &mut enc);
+                        let h = hash(&enc);
+                        let sid = match self.resolve(
+                            h,
+                            &enc,
+                            &mut new_series,
+                            &mut last_seq,
+                            &mut activating,
+                        )? {
+                            Resolved::Sid(sid) => sid,
+                            Resolved::Rejected(reason, msg) => {
+                                rejections.add(reason, ok.len() as u64, || {
+                                    format!("{}: {msg}", series_text())
+                                });
+                                continue;
+                            }
+                        };
+                        if let RowLabels::Wire { key, .. } = row.labels {
+                            self.wire_cache.insert(key, sid);
+                        }
+                        (sid, self.head.append(sid, &ok, &mut acc))
+                    }
+                };
+                let stored = stored as u64;
                 out.samples_accepted += ok.len() as u64;
                 out.samples_duplicate += ok.len() as u64 - stored;
                 wal_samples.extend(ok.iter().map(|s| (sid, s.t, s.v)));
@@ -249,6 +335,25 @@ impl Tsdb {
             self.notify();
         }
         Ok(out)
+    }
+
+    /// A row's labels as text, checked and normalised (see [`check_labels`]).
+    fn checked_labels<'a>(
+        &self,
+        labels: RowLabels<'a>,
+        pairs: &mut Vec<(&'a str, &'a str)>,
+    ) -> Result<(), (RejectReason, String)> {
+        let cfg = &self.config.metrics;
+        if let RowLabels::Wire { pairs: raw, .. } = labels {
+            if raw.len() > cfg.max_labels_per_series {
+                return Err((
+                    RejectReason::TooManyLabels,
+                    too_many_labels(raw.len(), cfg.max_labels_per_series),
+                ));
+            }
+        }
+        labels_as_text(labels, pairs).map_err(|msg| (RejectReason::InvalidUtf8, msg))?;
+        check_labels(pairs, cfg)
     }
 
     /// The series id for a label set, activating or creating the series within the limits.
@@ -329,8 +434,19 @@ impl Tsdb {
     }
 }
 
-fn series_text(pairs: &[(&str, &str)]) -> String {
-    let labels = pharos_model::Labels::from_pairs(pairs.iter().copied());
+/// A row's label set for a message (invalid UTF-8 shown as U+FFFD).
+fn row_text(labels: RowLabels<'_>) -> String {
+    let labels = match labels {
+        RowLabels::Text(p) => pharos_model::Labels::from_pairs(p.iter().copied()),
+        RowLabels::Wire { pairs, .. } => {
+            pharos_model::Labels::from_pairs(pairs.iter().map(|(n, v)| {
+                (
+                    String::from_utf8_lossy(n).into_owned(),
+                    String::from_utf8_lossy(v).into_owned(),
+                )
+            }))
+        }
+    };
     let mut s = labels.to_string();
     if s.len() > 300 {
         let mut cut = 300;

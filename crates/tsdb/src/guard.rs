@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 /// Why samples (or a whole series) were refused. Each is a `reason` label value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RejectReason {
+    InvalidUtf8,
     InvalidLabels,
     TooManyLabels,
     LabelNameTooLong,
@@ -20,6 +21,7 @@ pub enum RejectReason {
 impl RejectReason {
     pub fn as_str(self) -> &'static str {
         match self {
+            RejectReason::InvalidUtf8 => "invalid_utf8",
             RejectReason::InvalidLabels => "invalid_labels",
             RejectReason::TooManyLabels => "too_many_labels",
             RejectReason::LabelNameTooLong => "label_name_too_long",
@@ -40,6 +42,10 @@ pub fn valid_label_name(n: &str) -> bool {
         && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 
+pub fn too_many_labels(n: usize, limit: usize) -> String {
+    format!("series has {n} labels, more than the limit of {limit}")
+}
+
 /// Validates and normalises a label set in place: drops empty values, sorts by name if the
 /// sender did not, refuses empty/invalid/duplicate names and the configured limits.
 pub fn check_labels(
@@ -49,11 +55,7 @@ pub fn check_labels(
     if pairs.len() > cfg.max_labels_per_series {
         return Err((
             RejectReason::TooManyLabels,
-            format!(
-                "series has {} labels, more than the limit of {}",
-                pairs.len(),
-                cfg.max_labels_per_series
-            ),
+            too_many_labels(pairs.len(), cfg.max_labels_per_series),
         ));
     }
     pairs.retain(|(_, v)| !v.is_empty());

@@ -114,6 +114,20 @@ impl SeriesHead {
     }
 }
 
+fn append_samples(s: &mut SeriesHead, samples: &[Sample], acc: &mut AppendAcc) -> usize {
+    let before = s.heap_bytes();
+    let mut stored = 0;
+    for x in samples {
+        if s.append(x.t, x.v) {
+            stored += 1;
+            acc.min_t = acc.min_t.min(x.t);
+            acc.max_t = acc.max_t.max(x.t);
+        }
+    }
+    acc.heap_delta += s.heap_bytes() as i64 - before as i64;
+    stored
+}
+
 /// Bookkeeping of a batch of appends, applied by [`Head::commit`].
 pub struct AppendAcc {
     pub activated: usize,
@@ -252,17 +266,19 @@ impl Head {
             self.sids.lock().insert(sid);
             SeriesHead::new()
         });
-        let before = s.heap_bytes();
-        let mut stored = 0;
-        for x in samples {
-            if s.append(x.t, x.v) {
-                stored += 1;
-                acc.min_t = acc.min_t.min(x.t);
-                acc.max_t = acc.max_t.max(x.t);
-            }
-        }
-        acc.heap_delta += s.heap_bytes() as i64 - before as i64;
-        stored
+        append_samples(s, samples, acc)
+    }
+
+    /// [`Head::append`] for a series that is active; `None`, and nothing stored, if it is
+    /// not (activating a series is the caller's decision, under the active-series limit).
+    pub fn append_active(
+        &self,
+        sid: u32,
+        samples: &[Sample],
+        acc: &mut AppendAcc,
+    ) -> Option<usize> {
+        let mut shard = self.series[sid_shard(sid)].lock();
+        Some(append_samples(shard.get_mut(sid)?, samples, acc))
     }
 
     /// Applies the bookkeeping of a batch of appends.

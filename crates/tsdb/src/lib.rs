@@ -38,12 +38,14 @@ mod series_key;
 mod slab;
 mod usage;
 mod wal;
+mod wire_cache;
 
 pub use admin::{PartitionStats, TsdbStats};
-pub use append::{AppendOutcome, Rejection, SeriesRow};
+pub use append::{AppendOutcome, Rejection, RowLabels, SeriesRow};
 pub use days::{day_name, day_of};
 pub use guard::RejectReason;
 pub use usage::{MetricUsage, MetricUsageReport};
+pub use wire_cache::wire_key;
 
 use frame_cache::FrameCache;
 use guard::RateLimiter;
@@ -99,6 +101,8 @@ pub struct Tsdb {
     flush_lock: Mutex<()>,
     last_eviction: Mutex<Instant>,
     next_sid: AtomicU32,
+    /// Sender's label bytes → series id, for rows that arrive in a wire format.
+    wire_cache: wire_cache::WireCache,
     series_total: AtomicU64,
     new_series: RateLimiter,
     head_limit: usize,
@@ -148,6 +152,9 @@ impl Tsdb {
             flush_lock: Mutex::new(()),
             last_eviction: Mutex::new(Instant::now()),
             next_sid: AtomicU32::new(next_sid),
+            wire_cache: wire_cache::WireCache::new(
+                percent(budget, m.wire_series_cache_percent) as usize
+            ),
             series_total: AtomicU64::new(series_total),
             new_series: RateLimiter::new(m.max_new_series_per_minute),
             head_limit: percent(budget, m.head_memory_percent).max(1 << 20) as usize,

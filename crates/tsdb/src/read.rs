@@ -207,7 +207,7 @@ mod tests {
             let rows: Vec<SeriesRow> = all
                 .iter()
                 .map(|(labels, samples)| SeriesRow {
-                    labels,
+                    labels: labels.into(),
                     samples,
                     exemplars: &[],
                 })

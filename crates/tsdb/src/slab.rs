@@ -49,6 +49,11 @@ impl<T> Slab<T> {
         Some(&self.pages[p][i].1)
     }
 
+    pub fn get_mut(&mut self, id: u32) -> Option<&mut T> {
+        let (p, i) = split(*self.pos.get(&id)? as usize);
+        Some(&mut self.pages[p][i].1)
+    }
+
     /// The value of `id`, inserted with `make` if absent.
     pub fn get_or_insert_with(&mut self, id: u32, make: impl FnOnce() -> T) -> &mut T {
         let at = match self.pos.get(&id) {

@@ -20,7 +20,7 @@ fn bytesize_mib(n: u64) -> bytesize::ByteSize {
 
 fn row<'a>(labels: &'a [(&'a str, &'a str)], samples: &'a [Sample]) -> SeriesRow<'a> {
     SeriesRow {
-        labels,
+        labels: labels.into(),
         samples,
         exemplars: &[],
     }
@@ -184,6 +184,60 @@ fn rejections_by_reason_keep_the_good_series() {
     db.close().unwrap();
 }
 
+fn wire<'a>(key: u128, pairs: &'a [(&'a [u8], &'a [u8])], samples: &'a [Sample]) -> SeriesRow<'a> {
+    SeriesRow {
+        labels: RowLabels::Wire { key, pairs },
+        samples,
+        exemplars: &[],
+    }
+}
+
+#[test]
+fn wire_rows_skip_checks_only_for_known_active_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config();
+    c.metrics.max_active_series = 1;
+    let db = Tsdb::open(dir.path(), &c).unwrap();
+    let now = now_ms();
+    let a: [(&[u8], &[u8]); 2] = [(b"job", b"x"), (b"__name__", b"a")];
+    let key_a = wire_key(b"a's label bytes");
+    let out = db
+        .append(&[wire(key_a, &a, &[s(now - 2000, 1.0)])], &[])
+        .unwrap();
+    assert_eq!((out.samples_accepted, out.series_created), (1, 1));
+    // The same key again: the cached series, sorted labels and all.
+    let out = db
+        .append(&[wire(key_a, &a, &[s(now - 1000, 2.0)])], &[])
+        .unwrap();
+    assert_eq!((out.samples_accepted, out.series_created), (1, 0));
+    let got = db.select(&[Matcher::equal("job", "x")], 0, now).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].labels.get("__name__"), Some("a"));
+    assert_eq!(got[0].samples, vec![s(now - 2000, 1.0), s(now - 1000, 2.0)]);
+    // Invalid UTF-8 is refused with its own reason, and never cached.
+    let bad: [(&[u8], &[u8]); 1] = [(b"__name__", b"\xc3\x28")];
+    for _ in 0..2 {
+        let out = db
+            .append(&[wire(wire_key(b"bad"), &bad, &[s(now, 1.0)])], &[])
+            .unwrap();
+        assert_eq!(out.rejected[0].reason, RejectReason::InvalidUtf8);
+    }
+    // Series `a` leaves the head (idle for a flush interval); `b` takes the only slot.
+    for _ in 0..2 {
+        *db.last_eviction.lock() -= c.metrics.flush_interval;
+        db.flush().unwrap();
+    }
+    assert_eq!(db.head.active_series(), 0);
+    let out = db
+        .append(&[row(&[("__name__", "b")], &[s(now, 1.0)])], &[])
+        .unwrap();
+    assert_eq!(out.series_created, 1);
+    // A cached key of a series no longer in the head still meets the active-series limit.
+    let out = db.append(&[wire(key_a, &a, &[s(now, 3.0)])], &[]).unwrap();
+    assert_eq!(out.rejected[0].reason, RejectReason::MaxActiveSeries);
+    db.close().unwrap();
+}
+
 #[test]
 fn retention_drops_whole_partitions() {
     let dir = tempfile::tempdir().unwrap();
@@ -279,7 +333,7 @@ fn exemplars_are_kept_and_bounded_per_series() {
     let out = db
         .append(
             &[SeriesRow {
-                labels: &l,
+                labels: (&l).into(),
                 samples: &[s(now, 1.0)],
                 exemplars: &exemplars,
             }],

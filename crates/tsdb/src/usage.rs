@@ -338,7 +338,7 @@ mod tests {
         let rows: Vec<SeriesRow> = labels
             .iter()
             .map(|l| SeriesRow {
-                labels: l,
+                labels: l.into(),
                 samples: &samples,
                 exemplars: &[],
             })
@@ -365,7 +365,7 @@ mod tests {
             v: 1.0,
         }];
         let row = SeriesRow {
-            labels: &nameless,
+            labels: (&nameless).into(),
             samples: &one,
             exemplars: &[],
         };
