@@ -48,7 +48,6 @@ impl Tsdb {
             .iter()
             .map(|i| i.chunks.iter().map(|c| c.len() as usize).sum::<usize>() + i.ooo.len())
             .sum();
-        release_freed_memory();
         let m = metrics();
         m.flushes.inc();
         m.flush_seconds.observe(started.elapsed().as_secs_f64());
@@ -83,15 +82,5 @@ impl Tsdb {
             }
         }
         Ok(())
-    }
-}
-
-/// Gives memory freed by the flush (the head's chunks) back to the OS. glibc keeps freed
-/// heap in per-thread arenas otherwise, and the resident size stays at its peak.
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only walks the allocator's own free lists.
-    unsafe {
-        libc::malloc_trim(0);
     }
 }
