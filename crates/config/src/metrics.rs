@@ -33,6 +33,13 @@ pub struct MetricsConfig {
     /// series' label bytes to its id, so rows of known series skip label validation. 16
     /// bytes per series; 1 % of 768 MiB holds about 480,000.
     pub wire_series_cache_percent: u8,
+    /// Share of `memory.budget` (in percent) given to the cache of decoded label sets by
+    /// series id, which queries read for every selected series (0 turns it off).
+    pub label_cache_percent: u8,
+    /// Share of `memory.budget` (in percent) given to the cache of each label name's values
+    /// and their postings (label-value lookups, regex and negative matchers); a name whose
+    /// postings need more is read from the index each time (0 turns the cache off).
+    pub label_values_cache_percent: u8,
     /// Most exemplars kept per series and day; older ones of the same day are replaced.
     pub max_exemplars_per_series: usize,
 }
@@ -51,6 +58,8 @@ impl Default for MetricsConfig {
             index_cache_percent: 8,
             chunk_cache_percent: 4,
             wire_series_cache_percent: 1,
+            label_cache_percent: 2,
+            label_values_cache_percent: 1,
             max_exemplars_per_series: 64,
         }
     }

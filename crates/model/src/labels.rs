@@ -1,7 +1,8 @@
 //! Label sets: sorted by name, unique names, the series identity.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
+use std::sync::Arc;
 
 /// The label that holds the metric name.
 pub const METRIC_NAME: &str = "__name__";
@@ -15,8 +16,27 @@ pub struct Label {
 
 /// A label set, always sorted by name with unique names and no empty values
 /// (an empty value means "label absent", as in Prometheus).
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Labels(Vec<Label>);
+///
+/// The pairs are shared: cloning a label set is one reference-count increment, so the
+/// store can hand out cached label sets and the engine can copy them per series and step
+/// without allocating.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Labels(Arc<Vec<Label>>);
+
+impl Serialize for Labels {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct("Labels", self.0.as_slice())
+    }
+}
+
+impl<'de> Deserialize<'de> for Labels {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename = "Labels")]
+        struct Owned(Vec<Label>);
+        Ok(Labels(Arc::new(Owned::deserialize(d)?.0)))
+    }
+}
 
 impl Labels {
     /// Builds a label set from pairs in any order; later duplicates win, empty values drop.
@@ -33,7 +53,7 @@ impl Labels {
     /// Wraps labels already sorted by name and unique; debug-asserts that.
     pub fn from_sorted(labels: Vec<Label>) -> Self {
         debug_assert!(labels.windows(2).all(|w| w[0].name < w[1].name));
-        Labels(labels)
+        Labels(Arc::new(labels))
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -64,24 +84,27 @@ impl Labels {
     }
 
     pub fn into_vec(self) -> Vec<Label> {
-        self.0
+        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// A copy without the metric name.
     pub fn without_metric_name(&self) -> Labels {
-        Labels(
+        if self.metric_name().is_none() {
+            return self.clone();
+        }
+        Labels(Arc::new(
             self.0
                 .iter()
                 .filter(|l| l.name != METRIC_NAME)
                 .cloned()
                 .collect(),
-        )
+        ))
     }
 
     /// A builder starting from this set.
     pub fn to_builder(&self) -> LabelsBuilder {
         LabelsBuilder {
-            labels: self.0.clone(),
+            labels: self.0.as_ref().clone(),
         }
     }
 }
@@ -135,7 +158,7 @@ impl LabelsBuilder {
         self.labels.retain(|l| !l.value.is_empty());
         self.labels.sort_by(|a, b| a.name.cmp(&b.name));
         self.labels.dedup_by(|a, b| a.name == b.name);
-        Labels(self.labels)
+        Labels(Arc::new(self.labels))
     }
 }
 

@@ -38,6 +38,11 @@ pub struct Index {
     pending: parking_lot::RwLock<Pending>,
     exemplars: sled::Tree,
     metadata: sled::Tree,
+    /// Decoded label sets of recently read series.
+    label_cache: crate::label_cache::LabelCache,
+    /// Values of a label name with their postings, for label-value lookups and matchers
+    /// that walk a name's values.
+    values_cache: crate::label_cache::ValuesCache,
 }
 
 fn sid_key(sid: u32) -> [u8; 4] {
@@ -85,7 +90,14 @@ pub fn sled_config(dir: &std::path::Path, cache_bytes: u64) -> sled::Config {
 }
 
 impl Index {
-    pub fn open(dir: &std::path::Path, cache_bytes: u64) -> Result<Index> {
+    /// Opens the index with `cache_bytes` for sled's cache, `label_cache_bytes` for decoded
+    /// label sets and `values_cache_bytes` for the values (and postings) of label names.
+    pub fn open(
+        dir: &std::path::Path,
+        cache_bytes: u64,
+        label_cache_bytes: usize,
+        values_cache_bytes: usize,
+    ) -> Result<Index> {
         let db = sled_config(dir, cache_bytes).open().map_err(storage)?;
         let tree = |n: &str| db.open_tree(n).map_err(storage);
         // Data directories written before the hash index moved into memory.
@@ -109,6 +121,8 @@ impl Index {
             pending: parking_lot::RwLock::new(Pending::default()),
             exemplars: tree("exemplars")?,
             metadata: tree("metadata")?,
+            label_cache: crate::label_cache::LabelCache::new(label_cache_bytes),
+            values_cache: crate::label_cache::ValuesCache::new(values_cache_bytes),
             db,
         })
     }
@@ -150,8 +164,16 @@ impl Index {
         self.series.get(sid)
     }
 
+    /// The labels of series `sid` (from the label cache, or decoded and cached).
     pub fn labels(&self, sid: u32) -> Result<Option<Labels>> {
-        Ok(self.series_bytes(sid)?.and_then(|b| decode_labels(&b)))
+        if let Some(l) = self.label_cache.get(sid) {
+            return Ok(Some(l));
+        }
+        let labels = self.series_bytes(sid)?.and_then(|b| decode_labels(&b));
+        if let Some(l) = &labels {
+            self.label_cache.insert(sid, l);
+        }
+        Ok(labels)
     }
 
     /// Registers series (id, hash, encoded labels) in memory; [`Index::persist`] writes them.
@@ -159,6 +181,9 @@ impl Index {
     pub fn register(&self, new: &[(u32, u128, Vec<u8>)]) -> Result<usize> {
         let mut p = self.pending.write();
         let mut by_hash = self.by_hash.write();
+        if !new.is_empty() {
+            self.values_cache.invalidate();
+        }
         for (sid, hash, enc) in new {
             let labels =
                 decode_labels(enc).ok_or_else(|| std::io::Error::other("bad label encoding"))?;
@@ -282,6 +307,8 @@ impl Index {
         self.series.remove(sids)?;
         self.update_postings(remove, |bm, ids| *bm -= ids)?;
         self.by_hash.write().remove(sids);
+        self.label_cache.remove(sids);
+        self.values_cache.invalidate();
         Ok(n)
     }
 
@@ -337,8 +364,24 @@ impl Index {
         Ok(out)
     }
 
-    /// Calls `f(value, ids)` for every value of label `name` until it returns false.
-    fn for_values(&self, name: &str, mut f: impl FnMut(&str, RoaringBitmap) -> bool) -> Result<()> {
+    /// Calls `f(value, ids)` for every value of label `name` until it returns false: from
+    /// the values cache, or from sled and the pending series (and then cached, when the
+    /// pass was complete and the name's postings fit).
+    fn for_values(
+        &self,
+        name: &str,
+        mut f: impl FnMut(&str, &RoaringBitmap) -> bool,
+    ) -> Result<()> {
+        if let Some(list) = self.values_cache.get(name) {
+            for (value, bm) in list.iter() {
+                if !f(value, bm) {
+                    break;
+                }
+            }
+            return Ok(());
+        }
+        let generation = self.values_cache.generation();
+        let mut keep = crate::label_cache::ValuesBuilder::new(&self.values_cache);
         let mut prefix = name.as_bytes().to_vec();
         prefix.push(SEP);
         // Values only pending (not yet in sled) come after the persisted ones.
@@ -356,15 +399,18 @@ impl Index {
             if let Some(p) = pending.remove(value) {
                 bm |= p;
             }
-            if !f(value, bm) {
+            if !f(value, &bm) {
                 return Ok(());
             }
+            keep.push(value, bm);
         }
         for (value, bm) in pending {
-            if !f(&value, bm) {
-                break;
+            if !f(&value, &bm) {
+                return Ok(());
             }
+            keep.push(&value, bm);
         }
+        keep.finish(name, generation);
         Ok(())
     }
 
@@ -577,7 +623,7 @@ mod tests {
     #[test]
     fn matchers_resolve_through_postings() {
         let dir = tempfile::tempdir().unwrap();
-        let idx = Index::open(dir.path(), 1 << 20).unwrap();
+        let idx = Index::open(dir.path(), 1 << 20, 1 << 20, 1 << 20).unwrap();
         reg(
             &idx,
             1,
@@ -646,7 +692,7 @@ mod size_probe {
     #[ignore = "measurement, run by hand"]
     fn sled_size_for_14k_series() {
         let dir = tempfile::tempdir().unwrap();
-        let idx = Index::open(dir.path(), 64 << 20).unwrap();
+        let idx = Index::open(dir.path(), 64 << 20, 0, 0).unwrap();
         let mut sid = 1;
         for batch in 0..8 {
             let mut new = Vec::new();

@@ -28,6 +28,7 @@ mod guard;
 mod hash_index;
 mod head;
 mod index;
+mod label_cache;
 mod partitions;
 mod query;
 mod read;
@@ -132,6 +133,8 @@ impl Tsdb {
         let index = Index::open(
             &dir.join("index"),
             percent(budget, m.index_cache_percent).max(1 << 20),
+            percent(budget, m.label_cache_percent) as usize,
+            percent(budget, m.label_values_cache_percent) as usize,
         )?;
         let parts = Partitions::open(&dir.join("parts"))?;
         let old_wal = wal::list_segments(&dir.join("wal")).unwrap_or_default();
