@@ -54,7 +54,12 @@ pub fn write_line(series: &SeriesData, out: &mut Vec<u8>) {
     let metric: serde_json::Map<String, serde_json::Value> = series
         .labels
         .iter()
-        .map(|l| (l.name.clone(), serde_json::Value::String(l.value.clone())))
+        .map(|l| {
+            (
+                l.name.to_string(),
+                serde_json::Value::String(l.value.to_string()),
+            )
+        })
         .collect();
     out.extend_from_slice(b"{\"metric\":");
     out.extend_from_slice(

@@ -1,5 +1,6 @@
 //! Label sets: sorted by name, unique names, the series identity.
 
+use crate::SharedStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::sync::Arc;
@@ -10,8 +11,8 @@ pub const METRIC_NAME: &str = "__name__";
 /// One label pair.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Label {
-    pub name: String,
-    pub value: String,
+    pub name: SharedStr,
+    pub value: SharedStr,
 }
 
 /// A label set, always sorted by name with unique names and no empty values
@@ -40,7 +41,7 @@ impl<'de> Deserialize<'de> for Labels {
 
 impl Labels {
     /// Builds a label set from pairs in any order; later duplicates win, empty values drop.
-    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+    pub fn from_pairs<N: Into<SharedStr>, V: Into<SharedStr>>(
         pairs: impl IntoIterator<Item = (N, V)>,
     ) -> Self {
         let mut b = LabelsBuilder::default();
@@ -135,7 +136,7 @@ pub struct LabelsBuilder {
 }
 
 impl LabelsBuilder {
-    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
+    pub fn set(&mut self, name: impl Into<SharedStr>, value: impl Into<SharedStr>) -> &mut Self {
         let (name, value) = (name.into(), value.into());
         match self.labels.iter_mut().find(|l| l.name == name) {
             Some(l) => l.value = value,

@@ -9,11 +9,13 @@
 mod labels;
 mod matcher;
 mod mem;
+mod shared_str;
 mod source;
 
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{all_match, MatchOp, Matcher, MatcherError};
 pub use mem::MemSource;
+pub use shared_str::SharedStr;
 pub use source::{
     Exemplar, ExemplarSeries, HeadStats, MetricMetadata, Sample, SeriesData, SeriesSource,
     SourceError,

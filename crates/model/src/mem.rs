@@ -78,7 +78,7 @@ impl SeriesSource for MemSource {
         let set: BTreeSet<String> = self
             .matching(matchers, start, end)
             .iter()
-            .flat_map(|s| s.labels.iter().map(|l| l.name.clone()))
+            .flat_map(|s| s.labels.iter().map(|l| l.name.to_string()))
             .collect();
         Ok(set.into_iter().collect())
     }

@@ -189,9 +189,9 @@ impl Index {
                 decode_labels(enc).ok_or_else(|| std::io::Error::other("bad label encoding"))?;
             for l in labels.iter() {
                 p.postings
-                    .entry(l.name.clone())
+                    .entry(l.name.to_string())
                     .or_default()
-                    .entry(l.value.clone())
+                    .entry(l.value.to_string())
                     .or_default()
                     .insert(*sid);
             }
@@ -243,15 +243,15 @@ impl Index {
             p.bytes = p.bytes.saturating_sub(pending_cost(enc, n));
             if let Some(labels) = decode_labels(enc) {
                 for l in labels.iter() {
-                    if let Some(values) = p.postings.get_mut(&l.name) {
-                        if let Some(bm) = values.get_mut(&l.value) {
+                    if let Some(values) = p.postings.get_mut(l.name.as_str()) {
+                        if let Some(bm) = values.get_mut(l.value.as_str()) {
                             bm.remove(*sid);
                             if bm.is_empty() {
-                                values.remove(&l.value);
+                                values.remove(l.value.as_str());
                             }
                         }
                         if values.is_empty() {
-                            p.postings.remove(&l.name);
+                            p.postings.remove(l.name.as_str());
                         }
                     }
                 }

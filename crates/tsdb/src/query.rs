@@ -154,7 +154,7 @@ impl SeriesSource for Tsdb {
                 names.extend(l.iter().map(|l| l.name.clone()));
             }
         }
-        Ok(names.into_iter().collect())
+        Ok(names.into_iter().map(String::from).collect())
     }
 
     fn label_values(

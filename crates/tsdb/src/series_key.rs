@@ -28,8 +28,8 @@ pub fn decode_labels(buf: &[u8]) -> Option<Labels> {
     let mut r = Reader::new(buf);
     let mut labels = Vec::new();
     while !r.is_empty() {
-        let name = std::str::from_utf8(r.len_prefixed()?).ok()?.to_owned();
-        let value = std::str::from_utf8(r.len_prefixed()?).ok()?.to_owned();
+        let name = std::str::from_utf8(r.len_prefixed()?).ok()?.into();
+        let value = std::str::from_utf8(r.len_prefixed()?).ok()?.into();
         labels.push(Label { name, value });
     }
     if !labels.windows(2).all(|w| w[0].name < w[1].name) {
