@@ -16,6 +16,7 @@ pub mod export;
 pub mod proto;
 mod rejections;
 pub mod remote_write;
+mod request;
 mod self_metrics;
 pub mod text;
 pub mod wire;

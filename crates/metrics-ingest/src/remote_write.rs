@@ -4,10 +4,10 @@ use crate::error::IngestError;
 use crate::proto::{metric_type_name, WriteRequest};
 use crate::rejections::Rejected;
 use crate::self_metrics::metrics;
-use crate::{wire, IngestState};
+use crate::{request, wire, IngestState};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
 use bytes::Bytes;
 use pharos_model::{Exemplar, Labels, MetricMetadata};
 use pharos_tsdb::{RowLabels, SeriesRow};
@@ -195,33 +195,13 @@ pub async fn handler(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        check_headers(&headers)?;
-        metrics()
-            .bytes
-            .with_label_values(&[ENDPOINT, "received"])
-            .inc_by(body.len() as u64);
-        let st = state.clone();
-        tokio::task::spawn_blocking(move || {
-            let raw = decompress(&body, st.max_decompressed)?;
-            metrics()
-                .bytes
-                .with_label_values(&[ENDPOINT, "decompressed"])
-                .inc_by(raw.len() as u64);
-            store(&st, &raw)
-        })
-        .await
-        .map_err(|e| IngestError::Internal(format!("ingest task failed: {e}")))?
+    if let Err(e) = check_headers(&headers) {
+        return request::answer(ENDPOINT, Err(e));
     }
-    .await;
-    let response = match result {
-        Ok(rejected) if rejected.is_empty() => StatusCode::NO_CONTENT.into_response(),
-        Ok(rejected) => rejected.into_error(ENDPOINT).into_response(),
-        Err(e) => e.into_response(),
-    };
-    metrics()
-        .requests
-        .with_label_values(&[ENDPOINT, response.status().as_str()])
-        .inc();
-    response
+    request::decode_and_store(ENDPOINT, state, body, |st, body| {
+        let raw = decompress(body, st.max_decompressed)?;
+        request::count_bytes(ENDPOINT, "decompressed", raw.len());
+        store(st, &raw)
+    })
+    .await
 }

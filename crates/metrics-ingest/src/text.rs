@@ -10,10 +10,10 @@
 use crate::error::IngestError;
 use crate::rejections::Rejected;
 use crate::self_metrics::metrics;
-use crate::IngestState;
+use crate::{request, IngestState};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
 use bytes::Bytes;
 use pharos_model::{MetricMetadata, Sample};
 use pharos_tsdb::SeriesRow;
@@ -375,36 +375,17 @@ pub async fn handler(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let result = async {
-        let extra = extra_labels(&params)?;
-        metrics()
-            .bytes
-            .with_label_values(&[ENDPOINT, "received"])
-            .inc_by(body.len() as u64);
-        let st = state.clone();
-        tokio::task::spawn_blocking(move || {
-            let text = body_text(&headers, &body, st.max_decompressed)?;
-            metrics()
-                .bytes
-                .with_label_values(&[ENDPOINT, "decompressed"])
-                .inc_by(text.len() as u64);
-            let parsed = parse_text(&text, pharos_tsdb::now_ms(), &extra);
-            store(&st, &parsed)
-        })
-        .await
-        .map_err(|e| IngestError::Internal(format!("ingest task failed: {e}")))?
-    }
-    .await;
-    let response = match result {
-        Ok(rejected) if rejected.is_empty() => StatusCode::NO_CONTENT.into_response(),
-        Ok(rejected) => rejected.into_error(ENDPOINT).into_response(),
-        Err(e) => e.into_response(),
+    let extra = match extra_labels(&params) {
+        Ok(extra) => extra,
+        Err(e) => return request::answer(ENDPOINT, Err(e)),
     };
-    metrics()
-        .requests
-        .with_label_values(&[ENDPOINT, response.status().as_str()])
-        .inc();
-    response
+    request::decode_and_store(ENDPOINT, state, body, move |st, body| {
+        let text = body_text(&headers, body, st.max_decompressed)?;
+        request::count_bytes(ENDPOINT, "decompressed", text.len());
+        let parsed = parse_text(&text, pharos_tsdb::now_ms(), &extra);
+        store(st, &parsed)
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -327,6 +327,23 @@ impl Head {
             .saturating_sub(self.active_series() * SERIES_OVERHEAD)
     }
 
+    /// In-memory chunks, open and sealed, over all active series.
+    pub fn chunk_count(&self) -> u64 {
+        self.series
+            .iter()
+            .map(|shard| {
+                shard
+                    .lock()
+                    .values()
+                    .map(|s| {
+                        u64::from(!s.chunk.is_empty())
+                            + s.extra.as_ref().map_or(0, |e| e.sealed.len() as u64)
+                    })
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+
     pub fn active_series(&self) -> usize {
         self.active.load(Ordering::Relaxed)
     }

@@ -9,12 +9,13 @@
 
 use crate::{day_of, Tsdb};
 use pharos_model::{
-    Exemplar, ExemplarSeries, Labels, Matcher, MetricMetadata, SeriesData, SeriesSource,
+    Exemplar, ExemplarSeries, HeadStats, Labels, Matcher, MetricMetadata, SeriesData, SeriesSource,
     SourceError,
 };
 use rayon::slice::ParallelSliceMut;
 use roaring::RoaringBitmap;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
 
 fn storage(e: impl std::fmt::Display) -> SourceError {
     SourceError::Storage(e.to_string())
@@ -213,5 +214,17 @@ impl SeriesSource for Tsdb {
         limit: Option<usize>,
     ) -> Result<Vec<MetricMetadata>, SourceError> {
         self.index.metadata(metric, limit).map_err(storage)
+    }
+
+    /// The in-memory head: active series, their chunks, and the time range of the samples
+    /// it holds (`i64::MAX`/`i64::MIN` when it holds none, as Prometheus reports an empty
+    /// head). Unlike Prometheus's, this head is flushed every `metrics.flush_interval`.
+    fn head_stats(&self) -> Option<HeadStats> {
+        Some(HeadStats {
+            num_series: self.head.active_series() as u64,
+            chunk_count: self.head.chunk_count(),
+            min_time: self.head.min_t.load(Ordering::Relaxed),
+            max_time: self.head.max_t.load(Ordering::Relaxed),
+        })
     }
 }

@@ -239,6 +239,33 @@ fn wire_rows_skip_checks_only_for_known_active_series() {
 }
 
 #[test]
+fn head_stats_count_what_is_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Tsdb::open(dir.path(), &config()).unwrap();
+    let empty = db.head_stats().unwrap();
+    assert_eq!((empty.num_series, empty.chunk_count), (0, 0));
+    assert_eq!((empty.min_time, empty.max_time), (i64::MAX, i64::MIN));
+    let now = now_ms();
+    let a = [s(now - 2000, 1.0), s(now - 1000, 2.0)];
+    db.append(
+        &[
+            row(&[("__name__", "a")], &a),
+            row(&[("__name__", "b")], &a[1..]),
+        ],
+        &[],
+    )
+    .unwrap();
+    let h = db.head_stats().unwrap();
+    assert_eq!((h.num_series, h.chunk_count), (2, 2));
+    assert_eq!((h.min_time, h.max_time), (now - 2000, now - 1000));
+    // A flush empties the chunks; the series stay active.
+    db.flush().unwrap();
+    let h = db.head_stats().unwrap();
+    assert_eq!((h.num_series, h.chunk_count, h.min_time), (2, 0, i64::MAX));
+    db.close().unwrap();
+}
+
+#[test]
 fn retention_drops_whole_partitions() {
     let dir = tempfile::tempdir().unwrap();
     let now = now_ms();

@@ -53,30 +53,13 @@ pub async fn service_operations(
 }
 
 pub async fn operations(State(api): State<Shared>, RawQuery(q): RawQuery) -> Response {
-    let p = Params::from_query(q.as_deref());
-    let Some(service) = p.get("service") else {
-        return error(StatusCode::BAD_REQUEST, "parameter 'service' is required");
-    };
-    let kind = match p.get("spanKind") {
-        None => None,
-        Some(k) => match kind_from_name(k) {
-            Some(k) => Some(k),
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("unsupported span kind {k:?}"),
-                )
-            }
-        },
-    };
-    let ops: Vec<Value> = api
-        .store
-        .operations(service, kind)
-        .into_iter()
-        .map(|(name, k)| j!({"name": name, "spanKind": kind_name(k).unwrap_or("")}))
-        .collect();
-    let n = ops.len();
-    ok(j!(ops), n)
+    match super::operations_of(&api, &Params::from_query(q.as_deref()), &["spanKind"]) {
+        Ok(ops) => {
+            let n = ops.len();
+            ok(j!(ops), n)
+        }
+        Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
+    }
 }
 
 pub async fn trace(

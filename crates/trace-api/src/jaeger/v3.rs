@@ -31,28 +31,10 @@ pub async fn services(State(api): State<Shared>) -> Response {
 
 pub async fn operations(State(api): State<Shared>, RawQuery(q): RawQuery) -> Response {
     let p = Params::from_query(q.as_deref());
-    let Some(service) = p.get("service") else {
-        return error(StatusCode::BAD_REQUEST, "service is required");
-    };
-    let kind = match p.get_any(&["spanKind", "span_kind"]) {
-        None => None,
-        Some(k) => match kind_from_name(k) {
-            Some(k) => Some(k),
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    &format!("unsupported span kind {k:?}"),
-                )
-            }
-        },
-    };
-    let ops: Vec<Value> = api
-        .store
-        .operations(service, kind)
-        .into_iter()
-        .map(|(n, k)| j!({"name": n, "spanKind": kind_name(k).unwrap_or("")}))
-        .collect();
-    json(StatusCode::OK, &j!({"operations": ops}))
+    match super::operations_of(&api, &p, &["spanKind", "span_kind"]) {
+        Ok(ops) => json(StatusCode::OK, &j!({"operations": ops})),
+        Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
+    }
 }
 
 pub async fn trace(
