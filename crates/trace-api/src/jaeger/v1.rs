@@ -6,7 +6,7 @@ use crate::params::{now_ns, parse_go_duration, Params};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use pharos_tracestore::{kind_from_name, kind_name, parse_trace_id, TraceQuery};
+use pharos_tracestore::{parse_trace_id, TraceQuery};
 use serde_json::{json as j, Value};
 
 const DEFAULT_LIMIT: usize = 100;

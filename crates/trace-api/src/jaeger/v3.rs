@@ -7,7 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
-use pharos_tracestore::{kind_from_name, kind_name, parse_trace_id, Trace, TraceQuery};
+use pharos_tracestore::{parse_trace_id, Trace, TraceQuery};
 use serde_json::{json as j, Value};
 
 const DEFAULT_DEPTH: usize = 20;
