@@ -104,6 +104,13 @@ pub trait SeriesSource: Send + Sync {
         end: i64,
     ) -> Result<Vec<String>, SourceError>;
 
+    /// True if [`SeriesSource::label_values`] for `name` and `matchers` would be answered
+    /// from memory, without disk reads, so that a caller may run it in place instead of
+    /// handing it to a blocking thread. A hint: a wrong answer costs latency, not results.
+    fn label_values_in_memory(&self, _name: &str, _matchers: &[Matcher]) -> bool {
+        false
+    }
+
     /// Exemplars of matching series in range.
     fn exemplars(
         &self,

@@ -102,21 +102,46 @@ pub async fn label_values(
         let sets = p.matchers()?;
         let (start, end) = range(&p)?;
         let limit = p.limit()?;
-        let values = blocking(&st.source, move |src| {
-            let mut all: BTreeSet<String> = BTreeSet::new();
-            if sets.is_empty() {
-                all.extend(src.label_values(&name, &[], start, end)?);
-            }
-            for set in &sets {
-                all.extend(src.label_values(&name, set, start, end)?);
-            }
-            Ok(all.into_iter().collect::<Vec<_>>())
-        })
-        .await?;
+        // Answered from memory (the common dashboard variable without `match[]`): in place,
+        // saving the hand-off to a blocking thread and back.
+        let values = if sets.is_empty() && st.source.label_values_in_memory(&name, &[]) {
+            values_of(&*st.source, &name, &sets, start, end)?
+        } else {
+            blocking(&st.source, move |src| {
+                values_of(src, &name, &sets, start, end)
+            })
+            .await?
+        };
         Ok(limited(values, limit))
     }
     .await
     .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Sorted, distinct values of label `name` over the series of any of `sets` (all series
+/// when there are none).
+fn values_of(
+    src: &dyn SeriesSource,
+    name: &str,
+    sets: &[Vec<Matcher>],
+    start: i64,
+    end: i64,
+) -> Result<Vec<String>, ApiError> {
+    if sets.len() <= 1 {
+        let matchers = sets.first().map_or(&[][..], Vec::as_slice);
+        let mut v = src.label_values(name, matchers, start, end)?;
+        // Sources answer sorted and distinct; checking is cheaper than a set.
+        if !v.is_sorted() {
+            v.sort_unstable();
+        }
+        v.dedup();
+        return Ok(v);
+    }
+    let mut all: BTreeSet<String> = BTreeSet::new();
+    for set in sets {
+        all.extend(src.label_values(name, set, start, end)?);
+    }
+    Ok(all.into_iter().collect())
 }
 
 fn limited(mut v: Vec<String>, limit: Option<usize>) -> Response {

@@ -351,8 +351,13 @@ impl Index {
         Ok(found)
     }
 
+    /// True if the values of label `name` are in the values cache (and not stale).
+    pub fn values_cached(&self, name: &str) -> bool {
+        self.values_cache.get(name).is_some()
+    }
+
     /// Values of label `name` held by at least one series in `within` (one pass over the
-    /// postings of `name`; not sorted).
+    /// postings of `name`; sorted when they come from the values cache).
     pub fn values_within(&self, name: &str, within: &RoaringBitmap) -> Result<Vec<String>> {
         let mut out = Vec::new();
         self.for_values(name, |value, ids| {
@@ -680,6 +685,49 @@ mod tests {
         assert_eq!(idx.unregister(&gone).unwrap(), 1);
         assert_eq!(idx.lookup_hash(hash(&enc)).unwrap(), None);
         assert_eq!(sel(vec![Matcher::equal("job", "api")]), vec![1]);
+    }
+}
+
+#[cfg(test)]
+mod values_cache_tests {
+    use super::*;
+    use crate::series_key::{encode_labels, hash};
+
+    fn reg(idx: &Index, sid: u32, pod: &str) {
+        let enc = encode_labels(&Labels::from_pairs([("__name__", "up"), ("pod", pod)]));
+        idx.register(&[(sid, hash(&enc), enc)]).unwrap();
+    }
+
+    /// Values come from the cache after the first pass, sorted (pending values included),
+    /// and a registration makes the cached list stale.
+    #[test]
+    fn label_values_cached_sorted_and_refreshed() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = Index::open(dir.path(), 1 << 20, 1 << 20, 1 << 20).unwrap();
+        reg(&idx, 1, "b");
+        reg(&idx, 2, "d");
+        idx.persist().unwrap();
+        reg(&idx, 3, "a");
+        let all = idx.all_sids().unwrap();
+        assert!(!idx.values_cached("pod"));
+        assert_eq!(idx.values_within("pod", &all).unwrap(), ["b", "d", "a"]);
+        assert!(idx.values_cached("pod"));
+        assert_eq!(idx.values_within("pod", &all).unwrap(), ["a", "b", "d"]);
+        let some = RoaringBitmap::from_iter([2u32, 3]);
+        assert_eq!(idx.values_within("pod", &some).unwrap(), ["a", "d"]);
+        reg(&idx, 4, "c");
+        assert!(!idx.values_cached("pod"));
+        let all = idx.all_sids().unwrap();
+        let mut v = idx.values_within("pod", &all).unwrap();
+        v.sort();
+        assert_eq!(v, ["a", "b", "c", "d"]);
+        let gone = RoaringBitmap::from_iter([1u32]);
+        idx.values_within("pod", &all).unwrap();
+        idx.unregister(&gone).unwrap();
+        assert_eq!(
+            idx.values_within("pod", &idx.all_sids().unwrap()).unwrap(),
+            ["a", "c", "d"]
+        );
     }
 }
 

@@ -226,10 +226,14 @@ impl<'a> ValuesBuilder<'a> {
         self.values.push((value.to_owned(), ids));
     }
 
-    /// Caches the values collected for `name` (a complete pass), unless the postings
-    /// changed since `generation` was read.
-    pub fn finish(self, name: &str, generation: u64) {
+    /// Caches the values collected for `name` (a complete pass), sorted by value, unless
+    /// the postings changed since `generation` was read.
+    pub fn finish(mut self, name: &str, generation: u64) {
         if !self.too_big {
+            // sled's keys come sorted; values only pending were appended after them.
+            if !self.values.is_sorted_by(|a, b| a.0 <= b.0) {
+                self.values.sort_by(|a, b| a.0.cmp(&b.0));
+            }
             self.cache
                 .insert(name, generation, self.values, self.bytes + name.len() + 64);
         }

@@ -175,6 +175,10 @@ impl SeriesSource for Tsdb {
         Ok(values)
     }
 
+    fn label_values_in_memory(&self, name: &str, matchers: &[Matcher]) -> bool {
+        matchers.is_empty() && self.index.values_cached(name)
+    }
+
     fn exemplars(
         &self,
         matchers: &[Matcher],
