@@ -1,10 +1,12 @@
 //! Remote-write bodies: snappy decompression (bounded) then both decoders. The zero-copy
 //! decoder used on the hot path must accept exactly what the prost types accept, with the
-//! same series, labels and samples.
+//! same series, labels and samples; the byte range it reports for a series' labels must hold
+//! exactly those labels (the store caches series ids by those bytes).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pharos_metrics_ingest::{proto::WriteRequest, remote_write, wire};
+use pharos_metrics_ingest::proto::{TimeSeries, WriteRequest};
+use pharos_metrics_ingest::{remote_write, wire};
 use prost::Message;
 
 fuzz_target!(|data: &[u8]| {
@@ -31,6 +33,12 @@ fn check(raw: &[u8]) {
                 assert_eq!((a.t, a.v.to_bits()), (b.timestamp, b.value.to_bits()));
             }
             assert_eq!(s.histograms, t.histograms.len());
+            // The store's cache key covers these bytes: they alone must decode to the labels.
+            if let Some(r) = &s.label_bytes {
+                let only = TimeSeries::decode(&raw[r.clone()]).expect("label fields decode alone");
+                assert_eq!(only.labels, t.labels);
+                assert!(only.samples.is_empty() && only.exemplars.is_empty());
+            }
         }
     }
 }
