@@ -119,9 +119,18 @@ pub(crate) fn eval(
         range: m.range,
         ends: m.ends.clone(),
     };
+    // rate, increase, delta: called directly (no per-step dispatch on the name).
+    let rate_kind = match name {
+        "rate" => Some((true, true)),
+        "increase" => Some((true, false)),
+        "delta" => Some((false, false)),
+        _ => None,
+    };
     let series = par_map_owned(m.series, |s| {
-        // Resets seen up to each sample, so windows without one skip the reset scan.
-        let resets: Vec<u32> = if counts_resets {
+        // Resets seen up to each sample, so windows without one skip the reset scan; not
+        // built at all for the usual series without any reset.
+        let any_reset = counts_resets && s.points.windows(2).any(|p| p[1].v < p[0].v);
+        let resets: Vec<u32> = if any_reset {
             let mut n = 0u32;
             let mut prev = f64::NEG_INFINITY;
             s.points
@@ -141,8 +150,24 @@ pub(crate) fn eval(
             .enumerate()
             .map(|(i, (lo, hi))| {
                 let w = &s.points[lo..hi];
-                let has_resets = !counts_resets || (hi > lo && resets[hi - 1] != resets[lo]);
-                apply(name, &windows_of, w, i, ts[i], &scalars, has_resets).unwrap_or_else(absent)
+                let has_resets = if counts_resets {
+                    any_reset && hi > lo && resets[hi - 1] != resets[lo]
+                } else {
+                    true
+                };
+                match rate_kind {
+                    Some(_) if w.is_empty() => absent(),
+                    Some((is_counter, is_rate)) => {
+                        let end = windows_of.ends[i];
+                        let start = end.saturating_sub(windows_of.range);
+                        // delta never looks for resets.
+                        let has_resets = is_counter && has_resets;
+                        extrapolated_rate(w, start, end, has_resets, is_counter, is_rate)
+                            .unwrap_or_else(absent)
+                    }
+                    None => apply(name, &windows_of, w, i, ts[i], &scalars, has_resets)
+                        .unwrap_or_else(absent),
+                }
             })
             .collect();
         Series {
