@@ -376,8 +376,8 @@ impl Tsdb {
             // Series activated earlier in this batch are not counted by the head yet.
             let active = self.head.active_series() + *activating;
             let over_active = active >= cfg.max_active_series;
-            if let Some(sid) = self.index.lookup_hash(h)? {
-                if self.index.series_bytes(sid)?.as_deref() != Some(enc) {
+            if let Some((sid, stored)) = self.index.lookup_hash_with_bytes(h)? {
+                if stored != enc {
                     tracing::error!(
                         sid,
                         "128-bit series hash collision; refusing the newer series"

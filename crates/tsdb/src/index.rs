@@ -140,12 +140,14 @@ impl Index {
     }
 
     /// The id of the registered series whose label bytes hash to `hash`.
-    pub fn lookup_hash(&self, hash: u128) -> Result<Option<u32>> {
+    /// The registered series with this 128-bit label hash and its encoded labels (so that a
+    /// caller can tell a hash collision from a match without reading them again).
+    pub fn lookup_hash_with_bytes(&self, hash: u128) -> Result<Option<(u32, Vec<u8>)>> {
         let candidates: Vec<u32> = self.by_hash.read().candidates(short(hash)).collect();
         for sid in candidates {
             if let Some(enc) = self.series_bytes(sid)? {
                 if crate::series_key::hash(&enc) == hash {
-                    return Ok(Some(sid));
+                    return Ok(Some((sid, enc)));
                 }
             }
         }
@@ -679,11 +681,11 @@ mod tests {
         assert_eq!(vals, ["api", "apiserver", "web"]);
         assert_eq!(idx.next_sid().unwrap(), 5);
         let enc = encode_labels(&Labels::from_pairs([("__name__", "down"), ("job", "api")]));
-        assert_eq!(idx.lookup_hash(hash(&enc)).unwrap(), Some(4));
+        assert_eq!(idx.lookup_hash_with_bytes(hash(&enc)).unwrap(), Some((4, enc.clone())));
         let mut gone = RoaringBitmap::new();
         gone.insert(4);
         assert_eq!(idx.unregister(&gone).unwrap(), 1);
-        assert_eq!(idx.lookup_hash(hash(&enc)).unwrap(), None);
+        assert_eq!(idx.lookup_hash_with_bytes(hash(&enc)).unwrap(), None);
         assert_eq!(sel(vec![Matcher::equal("job", "api")]), vec![1]);
     }
 }
