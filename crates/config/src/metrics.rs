@@ -54,7 +54,7 @@ impl Default for MetricsConfig {
             max_label_name_length: 256,
             max_label_value_length: 4096,
             flush_interval: Duration::from_secs(120),
-            head_memory_percent: 12,
+            head_memory_percent: 8,
             index_cache_percent: 8,
             chunk_cache_percent: 4,
             wire_series_cache_percent: 1,
