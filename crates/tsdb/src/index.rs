@@ -681,7 +681,10 @@ mod tests {
         assert_eq!(vals, ["api", "apiserver", "web"]);
         assert_eq!(idx.next_sid().unwrap(), 5);
         let enc = encode_labels(&Labels::from_pairs([("__name__", "down"), ("job", "api")]));
-        assert_eq!(idx.lookup_hash_with_bytes(hash(&enc)).unwrap(), Some((4, enc.clone())));
+        assert_eq!(
+            idx.lookup_hash_with_bytes(hash(&enc)).unwrap(),
+            Some((4, enc.clone()))
+        );
         let mut gone = RoaringBitmap::new();
         gone.insert(4);
         assert_eq!(idx.unregister(&gone).unwrap(), 1);
