@@ -389,53 +389,15 @@ fn may_share_labels(series: &[Series]) -> bool {
     let mut hashes: Vec<u64> = series
         .iter()
         .map(|s| {
-            let mut h = QuickHasher::default();
+            // FxHash: several times cheaper than SipHash on label sets; equal hashes are
+            // then compared exactly, so its weak mixing costs time, never a wrong answer.
+            let mut h = fxhash::FxHasher64::default();
             s.labels.hash(&mut h);
             h.finish()
         })
         .collect();
     hashes.sort_unstable();
     hashes.windows(2).any(|w| w[0] == w[1])
-}
-
-/// FxHash (rustc's hasher): one rotate, xor and multiply per 8 bytes. Several times cheaper
-/// than the std SipHash on label sets, which made the duplicate check after `rate` a few
-/// percent of a query's time. Only for a first check: equal hashes are then compared
-/// exactly (a collision costs time, never a wrong answer), so its weak mixing is harmless.
-#[derive(Default)]
-struct QuickHasher(u64);
-
-impl QuickHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl std::hash::Hasher for QuickHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            self.add(u64::from_le_bytes(w.try_into().expect("8 bytes")));
-        }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut b = [0u8; 8];
-            b[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
-    }
-
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// Merges series that share a label set (and name-drop flag outcome).
