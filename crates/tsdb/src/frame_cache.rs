@@ -1,30 +1,24 @@
 //! A bounded cache of decompressed segment frames with their block headers parsed (FIFO
 //! eviction by bytes).
 
+use crate::fifo::Fifo;
 use crate::segment::FrameData;
 use parking_lot::Mutex;
-use std::collections::{HashMap, VecDeque};
+use std::collections::hash_map::RandomState;
 use std::sync::Arc;
 
 type Key = (u64, u32);
 
 pub struct FrameCache {
     max_bytes: usize,
-    inner: Mutex<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    map: HashMap<Key, Arc<FrameData>>,
-    order: VecDeque<Key>,
-    bytes: usize,
+    inner: Mutex<Fifo<Key, Arc<FrameData>, RandomState>>,
 }
 
 impl FrameCache {
     pub fn new(max_bytes: usize) -> Self {
         FrameCache {
             max_bytes,
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Fifo::new(max_bytes)),
         }
     }
 
@@ -33,45 +27,25 @@ impl FrameCache {
         key: Key,
         load: impl FnOnce() -> Result<FrameData, E>,
     ) -> Result<Arc<FrameData>, E> {
-        if let Some(v) = self.inner.lock().map.get(&key) {
+        if let Some(v) = self.inner.lock().get(&key) {
             return Ok(v.clone());
         }
         let v = Arc::new(load()?);
         let size = v.heap_bytes();
-        if size > self.max_bytes / 4 {
-            return Ok(v);
-        }
-        let mut g = self.inner.lock();
-        if g.map.insert(key, v.clone()).is_none() {
-            g.order.push_back(key);
-            g.bytes += size;
-        }
-        while g.bytes > self.max_bytes {
-            let Some(old) = g.order.pop_front() else {
-                break;
-            };
-            if let Some(x) = g.map.remove(&old) {
-                g.bytes -= x.heap_bytes();
-            }
+        if size <= self.max_bytes / 4 {
+            self.inner.lock().insert(key, v.clone(), size);
         }
         Ok(v)
     }
 
     /// Forgets every frame of a segment (after it was merged away or dropped).
     pub fn forget_segment(&self, id: u64) {
-        let mut g = self.inner.lock();
-        let keys: Vec<Key> = g.map.keys().filter(|k| k.0 == id).copied().collect();
-        for k in keys {
-            if let Some(x) = g.map.remove(&k) {
-                g.bytes -= x.heap_bytes();
-            }
-        }
-        g.order.retain(|k| k.0 != id);
+        self.inner.lock().retain(|k| k.0 != id);
     }
 
     #[cfg(test)]
     pub fn bytes(&self) -> usize {
-        self.inner.lock().bytes
+        self.inner.lock().bytes()
     }
 }
 

@@ -15,21 +15,17 @@
 //! stale (a generation counter); stale entries are rebuilt by the next reader.
 
 use crate::fast_hash::FastBuild;
+use crate::fifo::Fifo;
 use parking_lot::Mutex;
 use pharos_model::Labels;
 use roaring::RoaringBitmap;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 const SHARDS: usize = 16;
 
-#[derive(Default)]
-struct Shard {
-    map: HashMap<u32, Labels, FastBuild>,
-    order: VecDeque<u32>,
-    bytes: usize,
-}
+type Shard = Fifo<u32, Labels, FastBuild>;
 
 pub struct LabelCache {
     shards: Vec<Mutex<Shard>>,
@@ -49,9 +45,12 @@ fn cost(labels: &Labels) -> usize {
 impl LabelCache {
     /// A cache of at most about `max_bytes` (0 disables it).
     pub fn new(max_bytes: usize) -> Self {
+        let shard_bytes = max_bytes / SHARDS;
         LabelCache {
-            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            shard_bytes: max_bytes / SHARDS,
+            shards: (0..SHARDS)
+                .map(|_| Mutex::new(Fifo::new(shard_bytes)))
+                .collect(),
+            shard_bytes,
         }
     }
 
@@ -60,49 +59,27 @@ impl LabelCache {
     }
 
     pub fn get(&self, sid: u32) -> Option<Labels> {
-        self.shard(sid).lock().map.get(&sid).cloned()
+        self.shard(sid).lock().get(&sid).cloned()
     }
 
     pub fn insert(&self, sid: u32, labels: &Labels) {
         let c = cost(labels);
-        if c > self.shard_bytes {
-            return;
-        }
-        let mut s = self.shard(sid).lock();
-        if s.map.insert(sid, labels.clone()).is_some() {
-            return;
-        }
-        s.order.push_back(sid);
-        s.bytes += c;
-        while s.bytes > self.shard_bytes {
-            let Some(old) = s.order.pop_front() else {
-                break;
-            };
-            if let Some(l) = s.map.remove(&old) {
-                s.bytes -= cost(&l);
-            }
+        if c <= self.shard_bytes {
+            self.shard(sid).lock().insert(sid, labels.clone(), c);
         }
     }
 
-    /// Forgets `sids` (their series left the registry; ids may be given out again). Their
-    /// queue slots are dropped lazily, when the queue has grown past twice the map.
+    /// Forgets `sids` (their series left the registry; ids may be given out again).
     pub fn remove(&self, sids: &RoaringBitmap) {
         for sid in sids {
-            let mut s = self.shard(sid).lock();
-            if let Some(l) = s.map.remove(&sid) {
-                s.bytes -= cost(&l);
-            }
-            if s.order.len() > 2 * s.map.len() + 1024 {
-                let Shard { map, order, .. } = &mut *s;
-                order.retain(|x| map.contains_key(x));
-            }
+            self.shard(sid).lock().remove(&sid);
         }
     }
 
     /// Estimated bytes held.
     #[cfg(test)]
     pub fn bytes(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().bytes).sum()
+        self.shards.iter().map(|s| s.lock().bytes()).sum()
     }
 }
 

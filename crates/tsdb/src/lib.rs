@@ -20,6 +20,7 @@ mod append;
 mod codec;
 mod days;
 mod fast_hash;
+mod fifo;
 mod flush;
 mod frame_cache;
 #[doc(hidden)]
