@@ -94,19 +94,6 @@ fn snappy_claimed_len(body: &[u8]) -> Option<u64> {
     None
 }
 
-fn utf8_pairs<'a>(
-    pairs: &[(&'a [u8], &'a [u8])],
-    out: &mut Vec<(&'a str, &'a str)>,
-) -> Result<(), String> {
-    for (n, v) in pairs {
-        let n = std::str::from_utf8(n).map_err(|_| "label name is not valid UTF-8".to_owned())?;
-        let v = std::str::from_utf8(v)
-            .map_err(|_| format!("value of label {n:?} is not valid UTF-8"))?;
-        out.push((n, v));
-    }
-    Ok(())
-}
-
 /// Stores a decompressed request; returns what was rejected (if anything).
 ///
 /// Series labels go to the store as raw bytes with a key over their wire encoding: the
@@ -115,11 +102,28 @@ pub fn store(state: &IngestState, raw: &[u8]) -> Result<Rejected, IngestError> {
     let req = wire::decode(raw)
         .map_err(|e| IngestError::BadRequest(format!("invalid WriteRequest protobuf: {}", e.0)))?;
     let mut rejected = Rejected::default();
+    // Exemplars per series (an empty vector allocates nothing).
+    let exemplars: Vec<Vec<Exemplar>> = req
+        .series
+        .iter()
+        .map(|s| {
+            req.exemplars[s.exemplars.clone()]
+                .iter()
+                .filter_map(|e| {
+                    let mut el = Vec::new();
+                    pharos_tsdb::utf8_label_pairs(&req.labels[e.labels.clone()], &mut el).ok()?;
+                    Some(Exemplar {
+                        labels: Labels::from_pairs(el),
+                        value: e.value,
+                        t: e.t,
+                    })
+                })
+                .collect()
+        })
+        .collect();
     let mut scratch = Vec::new();
     let mut rows: Vec<SeriesRow> = Vec::with_capacity(req.series.len());
-    // Exemplars per series, decoded only where there are any.
-    let mut exemplars: Vec<Vec<Exemplar>> = Vec::new();
-    for s in &req.series {
+    for (s, exemplars) in req.series.iter().zip(&exemplars) {
         if s.histograms > 0 {
             rejected.add(
                 "native_histograms_unsupported",
@@ -143,32 +147,11 @@ pub fn store(state: &IngestState, raw: &[u8]) -> Result<Rejected, IngestError> {
                 pharos_tsdb::wire_key(&scratch)
             }
         };
-        if !s.exemplars.is_empty() {
-            let mut ex = Vec::new();
-            for e in &req.exemplars[s.exemplars.clone()] {
-                let mut el = Vec::new();
-                if utf8_pairs(&req.labels[e.labels.clone()], &mut el).is_ok() {
-                    ex.push(Exemplar {
-                        labels: Labels::from_pairs(el),
-                        value: e.value,
-                        t: e.t,
-                    });
-                }
-            }
-            exemplars.push(ex);
-        }
         rows.push(SeriesRow {
             labels: RowLabels::Wire { key, pairs },
             samples: &req.samples[s.samples.clone()],
-            exemplars: &[],
+            exemplars,
         });
-    }
-    // Attach the exemplars (borrowed from `exemplars`, complete now).
-    let mut next = exemplars.iter();
-    for (row, s) in rows.iter_mut().zip(&req.series) {
-        if !s.exemplars.is_empty() {
-            row.exemplars = next.next().map_or(&[], |v| v.as_slice());
-        }
     }
     let metadata: Vec<MetricMetadata> = req
         .metadata

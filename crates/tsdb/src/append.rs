@@ -60,15 +60,22 @@ fn labels_as_text<'a>(
 ) -> Result<(), String> {
     match labels {
         RowLabels::Text(p) => out.extend_from_slice(p),
-        RowLabels::Wire { pairs, .. } => {
-            for (n, v) in pairs {
-                let n = std::str::from_utf8(n)
-                    .map_err(|_| "label name is not valid UTF-8".to_owned())?;
-                let v = std::str::from_utf8(v)
-                    .map_err(|_| format!("value of label {n:?} is not valid UTF-8"))?;
-                out.push((n, v));
-            }
-        }
+        RowLabels::Wire { pairs, .. } => utf8_label_pairs(pairs, out)?,
+    }
+    Ok(())
+}
+
+/// Appends label pairs given as bytes to `out` as text; the error names the first pair
+/// that is not UTF-8.
+pub fn utf8_label_pairs<'a>(
+    pairs: &[(&'a [u8], &'a [u8])],
+    out: &mut Vec<(&'a str, &'a str)>,
+) -> Result<(), String> {
+    for (n, v) in pairs {
+        let n = std::str::from_utf8(n).map_err(|_| "label name is not valid UTF-8".to_owned())?;
+        let v = std::str::from_utf8(v)
+            .map_err(|_| format!("value of label {n:?} is not valid UTF-8"))?;
+        out.push((n, v));
     }
     Ok(())
 }

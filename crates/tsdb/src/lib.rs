@@ -43,7 +43,7 @@ mod wal;
 mod wire_cache;
 
 pub use admin::{PartitionStats, TsdbStats};
-pub use append::{AppendOutcome, Rejection, RowLabels, SeriesRow};
+pub use append::{utf8_label_pairs, AppendOutcome, Rejection, RowLabels, SeriesRow};
 pub use days::{day_name, day_of};
 pub use guard::RejectReason;
 pub use usage::{MetricUsage, MetricUsageReport};
