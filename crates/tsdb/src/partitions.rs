@@ -203,7 +203,7 @@ impl Partitions {
         for s in &inputs {
             fs::remove_file(&s.path)?;
         }
-        tracing::info!(
+        tracing::debug!(
             partition = %day_name(day), segments = inputs.len(), samples = samples_out,
             bytes_in, bytes_out, elapsed_ms = started.elapsed().as_millis() as u64,
             "merged metrics segments"
