@@ -4,7 +4,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pharos_model::Labels;
 use pharos_promql::{QueryError, Value};
-use std::fmt::Write;
 
 /// An error answered as `{"status":"error","errorType":…,"error":…}`.
 #[derive(Debug)]
@@ -103,24 +102,38 @@ pub fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
+/// `s` as a JSON string, appended to `out`. Strings without characters to escape (label
+/// names and almost all values) are copied as they are.
+fn write_json_str(out: &mut String, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(&json_str(s));
+    } else {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    }
+}
+
 /// A sample value as Prometheus writes it: a string, `NaN`, `+Inf`, `-Inf`.
 pub fn write_value(out: &mut String, v: f64) {
     out.push('"');
-    out.push_str(&pharos_promql::labels::format_float(v));
+    pharos_promql::labels::write_float(out, v);
     out.push('"');
 }
 
 /// A timestamp as Prometheus writes it: seconds with up to three decimals (`1.5` as `1.500`).
 pub fn write_timestamp(out: &mut String, t_ms: i64) {
-    let mut t = t_ms;
-    if t < 0 {
+    let t = t_ms.unsigned_abs();
+    if t_ms < 0 {
         out.push('-');
-        t = -t;
     }
-    let _ = write!(out, "{}", t / 1000);
+    out.push_str(itoa::Buffer::new().format(t / 1000));
     let frac = t % 1000;
     if frac != 0 {
-        let _ = write!(out, ".{frac:03}");
+        out.push('.');
+        for d in [frac / 100, frac / 10 % 10, frac % 10] {
+            out.push(char::from(b'0' + d as u8));
+        }
     }
 }
 
@@ -130,9 +143,9 @@ pub fn write_labels(out: &mut String, labels: &Labels) {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&json_str(&l.name));
+        write_json_str(out, &l.name);
         out.push(':');
-        out.push_str(&json_str(&l.value));
+        write_json_str(out, &l.value);
     }
     out.push('}');
 }
@@ -157,7 +170,7 @@ pub fn encode_value(value: &Value) -> String {
             out.push('[');
             write_timestamp(&mut out, *t);
             out.push(',');
-            out.push_str(&json_str(s));
+            write_json_str(&mut out, s);
             out.push(']');
         }
         Value::Vector(samples) => {
@@ -217,6 +230,18 @@ mod tests {
         s.clear();
         write_timestamp(&mut s, -1005);
         assert_eq!(s, "-1.005");
+        s.clear();
+        write_timestamp(&mut s, 1_795_248_600_040);
+        assert_eq!(s, "1795248600.040");
+        s.clear();
+        write_timestamp(&mut s, 0);
+        assert_eq!(s, "0");
+        s.clear();
+        write_labels(
+            &mut s,
+            &Labels::from_pairs([("a", "x\ny"), ("b", "\\"), ("c", "é")]),
+        );
+        assert_eq!(s, r#"{"a":"x\ny","b":"\\","c":"é"}"#);
         assert_eq!(
             encode_value(&Value::Scalar(Point { t: 4000, v: 2.0 })),
             r#"{"resultType":"scalar","result":[4,"2"]}"#
