@@ -8,6 +8,7 @@
 //! [`read_router`] returns the routes with their state applied; the front mounts them
 //! behind the `read` scope's token check, limits and timeout.
 
+mod cheap;
 mod escape;
 mod meta;
 mod metrics;
@@ -35,6 +36,8 @@ pub(crate) struct ApiState {
     pub engine: Arc<Engine>,
     pub config: Arc<Config>,
     pub started: SystemTime,
+    /// Queries cheap enough to evaluate on the request's thread.
+    pub cheap: Arc<cheap::CheapQueries>,
 }
 
 /// The Prometheus query API over `source`, configured by `config.query`.
@@ -44,6 +47,7 @@ pub fn read_router(source: Arc<dyn SeriesSource>, config: &Config) -> Router {
         engine: Arc::new(Engine::new(&config.query)),
         config: Arc::new(config.clone()),
         started: SystemTime::now(),
+        cheap: Arc::new(cheap::CheapQueries::new(config.query.inline_below)),
     };
     Router::new()
         .route("/api/v1/query", get(query::instant).post(query::instant))

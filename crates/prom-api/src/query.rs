@@ -1,11 +1,13 @@
 //! `/api/v1/query` and `/api/v1/query_range`.
 
+use crate::cheap::QueryShape;
 use crate::params::Params;
 use crate::response::{encode_value, success_raw, ApiError};
 use crate::ApiState;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use pharos_promql::{QueryOptions, QueryResult, Value};
+use pharos_model::SeriesSource;
+use pharos_promql::{Engine, QueryOptions, QueryResult, Value};
 use std::time::Instant;
 
 pub async fn instant(State(st): State<ApiState>, params: Params) -> Response {
@@ -54,28 +56,41 @@ async fn run(st: ApiState, p: Params, is_range: bool) -> Result<Response, ApiErr
         lookback_delta: p.duration("lookback_delta")?,
     };
     let limit = p.limit()?;
-    let expr = pharos_promql::parse(p.get("query").unwrap_or(""))?;
-    let (engine, src) = (st.engine.clone(), st.source.clone());
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    engine.spawn(
-        move |engine| {
-            if is_range {
-                engine.range_expr(&*src, &expr, start, end, step, &opts)
-            } else {
-                engine.instant_expr(&*src, &expr, t, &opts)
-            }
-        },
-        move |res| {
-            // The receiver is gone only if the client went away; nothing to do then.
-            let _ = tx.send(res);
-        },
-    );
-    let res = rx
-        .await
-        .map_err(|_| ApiError::internal("query worker stopped before answering"))?
-        .map_err(|_| {
-            ApiError::internal("query evaluation failed unexpectedly (panic); see the server log")
-        })?;
+    let text = p.get("query").unwrap_or("");
+    let expr = pharos_promql::parse(text)?;
+    let shape = QueryShape::new(text, end - start, step);
+    let inline = st.cheap.was_cheap(shape) && pharos_promql::fits_caller_stack(&expr);
+    let evaluate = move |engine: &Engine, src: &dyn SeriesSource| {
+        let began = Instant::now();
+        let res = if is_range {
+            engine.range_expr_here(src, &expr, start, end, step, &opts)
+        } else {
+            engine.instant_expr(src, &expr, t, &opts)
+        };
+        (res, began.elapsed())
+    };
+    let outcome = if inline {
+        // Small last time: evaluate here, sparing the hand-off to a worker and back.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            evaluate(&st.engine, &*st.source)
+        }))
+    } else {
+        let src = st.source.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        st.engine.spawn(
+            move |engine| evaluate(engine, &*src),
+            move |res| {
+                // The receiver is gone only if the client went away; nothing to do then.
+                let _ = tx.send(res);
+            },
+        );
+        rx.await
+            .map_err(|_| ApiError::internal("query worker stopped before answering"))?
+    };
+    let (res, took) = outcome.map_err(|_| {
+        ApiError::internal("query evaluation failed unexpectedly (panic); see the server log")
+    })?;
+    st.cheap.record(shape, took);
     crate::metrics::observe_query(
         if is_range { "range" } else { "instant" },
         began.elapsed().as_secs_f64(),

@@ -209,3 +209,32 @@ async fn status_and_formatting() {
     assert_eq!(v["data"]["result"].as_array().unwrap().len(), 2);
     assert_eq!(v["warnings"], json!(["results truncated due to limit"]));
 }
+
+/// A repeated query is answered the same way when it runs on the request's thread (a
+/// small one, after its first run) as on the query workers; so is one too deeply nested
+/// to leave the workers.
+#[tokio::test]
+async fn repeated_small_queries_answer_the_same_on_the_request_thread() {
+    let router = pharos_prom_api::read_router(source(), &Config::default());
+    let deep = format!("{}http_requests_total{}", "(".repeat(40), ")".repeat(40));
+    let queries = [
+        "/api/v1/query_range?query=sum%20by%20(job)(rate(http_requests_total%5B1m%5D))&start=60&end=300&step=30".to_string(),
+        "/api/v1/query?query=http_requests_total%20%2B%20on(instance)%20http_requests_total&time=300".to_string(),
+        format!("/api/v1/query?query={}&time=300", deep.replace('(', "%28").replace(')', "%29")),
+    ];
+    for uri in &queries {
+        let mut answers = Vec::new();
+        for _ in 0..3 {
+            let resp = router
+                .clone()
+                .oneshot(Request::get(uri.as_str()).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{uri}");
+            answers.push(resp.into_body().collect().await.unwrap().to_bytes());
+        }
+        assert!(answers[0].len() > 60, "{uri}: {:?}", answers[0]);
+        assert_eq!(answers[0], answers[1], "{uri}");
+        assert_eq!(answers[1], answers[2], "{uri}");
+    }
+}

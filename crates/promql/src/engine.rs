@@ -137,6 +137,17 @@ fn nesting_tokens(q: &str) -> usize {
     n + q.matches(" and ").count() + q.matches(" or ").count() + q.matches(" unless ").count()
 }
 
+/// Deepest expression evaluated outside the engine's workers (whose stacks are
+/// [`WORKER_STACK_BYTES`]): a few kilobytes of stack per level fit an ordinary 2 MiB
+/// thread stack many times over.
+const CALLER_STACK_MAX_DEPTH: usize = 16;
+
+/// Whether `expr` is shallow enough to be evaluated on a thread with an ordinary stack
+/// (see [`Engine::range_expr_here`]).
+pub fn fits_caller_stack(expr: &Expr) -> bool {
+    depth(expr) <= CALLER_STACK_MAX_DEPTH
+}
+
 /// Depth of an expression tree (bounded by the token check before parsing).
 fn depth(e: &Expr) -> usize {
     1 + match e {
@@ -304,10 +315,15 @@ impl Engine {
         o: &QueryOptions,
     ) -> Result<QueryResult, QueryError> {
         self.pool
-            .install(|| self.range_in_pool(src, expr, start, end, step, o))
+            .install(|| self.range_expr_here(src, expr, start, end, step, o))
     }
 
-    fn range_in_pool(
+    /// [`Engine::range_expr`] on the calling thread: with no hand-off to a worker, and
+    /// no parallelism unless the caller is itself one of the workers. For queries known to
+    /// be small (whose hand-off would cost more than their evaluation) and shallow enough
+    /// for an ordinary thread's stack ([`fits_caller_stack`]). [`Engine::instant_expr`]
+    /// works the same way on any thread.
+    pub fn range_expr_here(
         &self,
         src: &dyn SeriesSource,
         expr: &Expr,

@@ -25,7 +25,7 @@ mod eval;
 pub mod labels;
 mod value;
 
-pub use engine::{parse, Engine, EngineOptions, QueryOptions};
+pub use engine::{fits_caller_stack, parse, Engine, EngineOptions, QueryOptions};
 pub use error::{ErrorKind, QueryError};
 pub use value::{InstantSample, Point, QueryResult, RangeSeries, Value};
 

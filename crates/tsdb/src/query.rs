@@ -104,7 +104,11 @@ impl SeriesSource for Tsdb {
         let sids: Vec<u32> = self.matching_sids(matchers, start, end)?.iter().collect();
         self.check_series_limit(sids.len() as u64)?;
         let mut out = self.read_series(&sids, start, end, Some(self.config.query.max_samples))?;
-        out.par_sort_by(|a, b| a.labels.cmp(&b.labels));
+        if rayon::current_thread_index().is_some() {
+            out.par_sort_by(|a, b| a.labels.cmp(&b.labels));
+        } else {
+            out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        }
         Ok(out)
     }
 

@@ -1,7 +1,8 @@
 //! Reading the samples and labels of many series for one query.
 //!
 //! The series ids (ascending) are cut into chunks read in parallel on the caller's rayon
-//! pool (the PromQL engine's workers), so decoding uses every core. Within a chunk each
+//! pool (the PromQL engine's workers), so decoding uses every core; a caller that is not
+//! on a pool reads on its own thread. Within a chunk each
 //! segment is walked once in id order; frames come from the frame cache with their block
 //! headers already parsed, and only blocks overlapping the range are decoded, only as far
 //! as the range reaches. The flush in progress and the
@@ -73,6 +74,11 @@ impl Tsdb {
             max: max_samples,
             used: AtomicUsize::new(0),
         };
+        if rayon::current_thread_index().is_none() || sids.len() <= MIN_CHUNK {
+            // Not on a worker pool (e.g. a small query evaluated on the request's thread),
+            // or too little to share: read here, without handing work to another thread.
+            return self.read_chunk(&snap, sids, start, end, &budget);
+        }
         let chunk = (sids.len() / (rayon::current_num_threads() * 4)).clamp(MIN_CHUNK, MAX_CHUNK);
         let parts = sids
             .par_chunks(chunk)

@@ -89,7 +89,7 @@ pub(crate) fn eval(ev: &Evaluator, b: &BinaryExpr, ts: &[i64]) -> Result<Val, Qu
     let op_text = b.op.to_string();
     let op = Op::parse(&op_text)
         .ok_or_else(|| QueryError::bad_data(format!("unknown binary operator {op_text:?}")))?;
-    let (l, r) = rayon::join(|| ev.eval(&b.lhs, ts), || ev.eval(&b.rhs, ts));
+    let (l, r) = super::join(|| ev.eval(&b.lhs, ts), || ev.eval(&b.rhs, ts));
     let (l, r) = (l?, r?);
     let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
     match (l, r) {

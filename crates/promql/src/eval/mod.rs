@@ -438,13 +438,32 @@ pub(crate) fn strip_name(labels: Labels) -> Labels {
     Labels::from_sorted(v)
 }
 
+/// True when running on one of the engine's workers, so that work can be spread over
+/// them. A query evaluated on the caller's own thread (a small one, see
+/// `Engine::range_expr_here`) stays on that thread.
+pub(crate) fn on_workers() -> bool {
+    rayon::current_thread_index().is_some()
+}
+
+/// Evaluates `a` and `b`, in parallel when on the engine's workers.
+pub(crate) fn join<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if on_workers() {
+        rayon::join(a, b)
+    } else {
+        (a(), b())
+    }
+}
+
 /// Like [`par_map`], consuming the items.
 pub(crate) fn par_map_owned<T: Send, R: Send>(
     items: Vec<T>,
     f: impl Fn(T) -> R + Sync + Send,
 ) -> Vec<R> {
     use rayon::prelude::*;
-    if items.len() >= PARALLEL_MIN_SERIES {
+    if items.len() >= PARALLEL_MIN_SERIES && on_workers() {
         items.into_par_iter().map(f).collect()
     } else {
         items.into_iter().map(f).collect()
@@ -454,7 +473,7 @@ pub(crate) fn par_map_owned<T: Send, R: Send>(
 /// Runs `f` over items, on both cores when there are enough of them.
 pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
     use rayon::prelude::*;
-    if items.len() >= PARALLEL_MIN_SERIES {
+    if items.len() >= PARALLEL_MIN_SERIES && on_workers() {
         items.par_iter().map(f).collect()
     } else {
         items.iter().map(f).collect()
