@@ -17,8 +17,8 @@ pub use matcher::{all_match, MatchOp, Matcher, MatcherError};
 pub use mem::MemSource;
 pub use shared_str::SharedStr;
 pub use source::{
-    Exemplar, ExemplarSeries, HeadStats, MetricMetadata, Sample, SeriesData, SeriesSource,
-    SourceError,
+    Exemplar, ExemplarSeries, HeadStats, MappedSeries, MetricMetadata, Sample, SeriesData,
+    SeriesMapper, SeriesSource, SourceError,
 };
 
 /// The bit pattern Prometheus uses for a staleness marker (a special NaN).

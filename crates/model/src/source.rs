@@ -17,6 +17,21 @@ pub struct SeriesData {
     pub samples: Vec<Sample>,
 }
 
+/// Turns one series' samples (in range, oldest first) into what a query keeps of it, such
+/// as a range function's value at every step; `None` drops the series. It runs on the
+/// threads that read the series, right after each is read, and may reorder or filter the
+/// samples in place.
+pub type SeriesMapper<'a> = dyn Fn(&Labels, &mut Vec<Sample>) -> Option<Vec<f64>> + Sync + 'a;
+
+/// What [`SeriesSource::select_map`] returns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MappedSeries {
+    /// The mapper's output per kept series, sorted by label set.
+    pub series: Vec<(Labels, Vec<f64>)>,
+    /// Samples read from storage, for the query's sample limit.
+    pub samples_read: usize,
+}
+
 /// An exemplar attached to a series (e.g. a trace id on a histogram bucket).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Exemplar {
@@ -78,6 +93,29 @@ pub trait SeriesSource: Send + Sync {
         start: i64,
         end: i64,
     ) -> Result<Vec<SeriesData>, SourceError>;
+
+    /// [`SeriesSource::select`], with each series handed to `f` as soon as it is read and
+    /// only `f`'s output kept: a query that reduces samples to one value per step never
+    /// holds all of a selection's samples at once, and does that work while the samples
+    /// are still in the CPU's cache. Stores that read in parallel call `f` in parallel.
+    fn select_map(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        f: &SeriesMapper,
+    ) -> Result<MappedSeries, SourceError> {
+        let data = self.select(matchers, start, end)?;
+        let samples_read = data.iter().map(|s| s.samples.len()).sum();
+        let series = data
+            .into_iter()
+            .filter_map(|mut s| f(&s.labels, &mut s.samples).map(|v| (s.labels, v)))
+            .collect();
+        Ok(MappedSeries {
+            series,
+            samples_read,
+        })
+    }
 
     /// Label sets of matching series with data in range (no samples decoded where avoidable).
     fn series(

@@ -9,8 +9,8 @@
 
 use crate::{day_of, Tsdb};
 use pharos_model::{
-    Exemplar, ExemplarSeries, HeadStats, Labels, Matcher, MetricMetadata, SeriesData, SeriesSource,
-    SourceError,
+    Exemplar, ExemplarSeries, HeadStats, Labels, MappedSeries, Matcher, MetricMetadata, Sample,
+    SeriesData, SeriesMapper, SeriesSource, SourceError,
 };
 use rayon::slice::ParallelSliceMut;
 use roaring::RoaringBitmap;
@@ -64,6 +64,22 @@ impl Tsdb {
         Ok(())
     }
 
+    /// The ids (ascending) of the series a selection reads, with the range clamped to the
+    /// retention period; `None` if nothing of the range is left.
+    fn selection(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> Result<Option<(Vec<u32>, i64, i64)>, SourceError> {
+        let Some((start, end)) = self.clamp(start, end) else {
+            return Ok(None);
+        };
+        let sids: Vec<u32> = self.matching_sids(matchers, start, end)?.iter().collect();
+        self.check_series_limit(sids.len() as u64)?;
+        Ok(Some((sids, start, end)))
+    }
+
     fn labels_of(&self, sid: u32) -> Result<Option<Labels>, SourceError> {
         self.index.labels(sid).map_err(storage)
     }
@@ -91,6 +107,16 @@ impl Tsdb {
     }
 }
 
+/// Sorts a selection by label set: in parallel on a worker pool, else on this thread.
+fn sort_by_labels<T: Send>(items: &mut [T], labels: impl Fn(&T) -> &Labels + Sync) {
+    let by_labels = |a: &T, b: &T| labels(a).cmp(labels(b));
+    if rayon::current_thread_index().is_some() {
+        items.par_sort_by(by_labels);
+    } else {
+        items.sort_by(by_labels);
+    }
+}
+
 impl SeriesSource for Tsdb {
     fn select(
         &self,
@@ -98,18 +124,34 @@ impl SeriesSource for Tsdb {
         start: i64,
         end: i64,
     ) -> Result<Vec<SeriesData>, SourceError> {
-        let Some((start, end)) = self.clamp(start, end) else {
+        let Some((sids, start, end)) = self.selection(matchers, start, end)? else {
             return Ok(Vec::new());
         };
-        let sids: Vec<u32> = self.matching_sids(matchers, start, end)?.iter().collect();
-        self.check_series_limit(sids.len() as u64)?;
         let mut out = self.read_series(&sids, start, end, Some(self.config.query.max_samples))?;
-        if rayon::current_thread_index().is_some() {
-            out.par_sort_by(|a, b| a.labels.cmp(&b.labels));
-        } else {
-            out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        }
+        sort_by_labels(&mut out, |s| &s.labels);
         Ok(out)
+    }
+
+    fn select_map(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        f: &SeriesMapper,
+    ) -> Result<MappedSeries, SourceError> {
+        let Some((sids, start, end)) = self.selection(matchers, start, end)? else {
+            return Ok(MappedSeries::default());
+        };
+        let map = |labels: Labels, mut samples: Vec<Sample>| {
+            f(&labels, &mut samples).map(|v| (labels, v))
+        };
+        let max = Some(self.config.query.max_samples);
+        let (mut series, samples_read) = self.read_series_map(&sids, start, end, max, &map)?;
+        sort_by_labels(&mut series, |s| &s.0);
+        Ok(MappedSeries {
+            series,
+            samples_read,
+        })
     }
 
     fn series(

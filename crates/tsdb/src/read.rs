@@ -12,7 +12,7 @@ use crate::codec::block;
 use crate::head::{sort_dedup, FlushItem};
 use crate::segment::{FrameData, Segment};
 use crate::Tsdb;
-use pharos_model::{Sample, SeriesData, SourceError};
+use pharos_model::{Labels, Sample, SeriesData, SourceError};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -66,6 +66,23 @@ impl Tsdb {
         end: i64,
         max_samples: Option<usize>,
     ) -> Result<Vec<SeriesData>, SourceError> {
+        let keep = |labels, samples| Some(SeriesData { labels, samples });
+        Ok(self
+            .read_series_map(sids, start, end, max_samples, &keep)?
+            .0)
+    }
+
+    /// [`Tsdb::read_series`], handing each series to `f` as soon as it is read (on the
+    /// reading thread) and keeping what `f` returns, in id order; also returns the number
+    /// of samples read.
+    pub(crate) fn read_series_map<R: Send>(
+        &self,
+        sids: &[u32],
+        start: i64,
+        end: i64,
+        max_samples: Option<usize>,
+        f: &(impl Fn(Labels, Vec<Sample>) -> Option<R> + Sync),
+    ) -> Result<(Vec<R>, usize), SourceError> {
         let snap = Snapshot {
             segments: self.parts.overlapping(start, end),
             flushing: self.flushing.read().clone(),
@@ -77,25 +94,28 @@ impl Tsdb {
         if rayon::current_thread_index().is_none() || sids.len() <= MIN_CHUNK {
             // Not on a worker pool (e.g. a small query evaluated on the request's thread),
             // or too little to share: read here, without handing work to another thread.
-            return self.read_chunk(&snap, sids, start, end, &budget);
+            let out = self.read_chunk(&snap, sids, start, end, &budget, f)?;
+            return Ok((out, budget.used.into_inner()));
         }
         let chunk = (sids.len() / (rayon::current_num_threads() * 4)).clamp(MIN_CHUNK, MAX_CHUNK);
         let parts = sids
             .par_chunks(chunk)
-            .map(|ids| self.read_chunk(&snap, ids, start, end, &budget))
+            .map(|ids| self.read_chunk(&snap, ids, start, end, &budget, f))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(parts.into_iter().flatten().collect())
+        let out = parts.into_iter().flatten().collect();
+        Ok((out, budget.used.into_inner()))
     }
 
-    /// One chunk of [`Tsdb::read_series`], on one thread.
-    fn read_chunk(
+    /// One chunk of [`Tsdb::read_series_map`], on one thread.
+    fn read_chunk<R>(
         &self,
         snap: &Snapshot,
         sids: &[u32],
         start: i64,
         end: i64,
         budget: &SampleBudget,
-    ) -> Result<Vec<SeriesData>, SourceError> {
+        f: &impl Fn(Labels, Vec<Sample>) -> Option<R>,
+    ) -> Result<Vec<R>, SourceError> {
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); sids.len()];
         let mut ts_scratch = Vec::new();
         for seg in &snap.segments {
@@ -139,7 +159,7 @@ impl Tsdb {
                 continue;
             }
             if let Some(labels) = self.index.labels(*sid).map_err(storage)? {
-                series.push(SeriesData { labels, samples: s });
+                series.extend(f(labels, s));
             }
         }
         Ok(series)
@@ -239,6 +259,29 @@ mod tests {
                 .collect();
             assert_eq!(sd.samples, want, "series {id}");
         }
+        // select_map hands over the same series (sum and count of each), sorted, whether it
+        // reads on a worker pool (in parallel) or on this thread.
+        let summary = |_: &Labels, s: &mut Vec<Sample>| {
+            (!s.len().is_multiple_of(7)).then(|| vec![s.iter().map(|x| x.v).sum(), s.len() as f64])
+        };
+        let want: Vec<(Labels, Vec<f64>)> = got
+            .iter()
+            .filter_map(|sd| {
+                let mut s = sd.samples.clone();
+                summary(&sd.labels, &mut s).map(|v| (sd.labels.clone(), v))
+            })
+            .collect();
+        let m = [Matcher::equal("__name__", "m")];
+        let here = db.select_map(&m, start, end, &summary).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let on_pool = pool.install(|| db.select_map(&m, start, end, &summary).unwrap());
+        assert_eq!(here.series, want);
+        assert_eq!(on_pool, here);
+        let read: usize = got.iter().map(|sd| sd.samples.len()).sum();
+        assert_eq!(here.samples_read, read);
         db.close().unwrap();
         drop(db);
 

@@ -120,6 +120,14 @@ impl MatrixVal {
             .collect()
     }
 
+    /// The earliest and latest window end (`(0, -1)`, an empty span, without steps).
+    pub fn bounds(&self) -> (i64, i64) {
+        match (self.ends.iter().min(), self.ends.iter().max()) {
+            (Some(&lo), Some(&hi)) => (lo, hi),
+            _ => (0, -1),
+        }
+    }
+
     /// The points of `points` that fall in the window of step `i`.
     pub fn window<'p>(&self, points: &'p [Sample], i: usize) -> &'p [Sample] {
         let end = self.ends[i];

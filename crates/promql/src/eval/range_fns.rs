@@ -3,9 +3,9 @@
 use super::aggregate::quantile;
 use super::functions::{absent_labels, unwrap_parens};
 use super::kahan::kahan_inc;
-use super::{absent, par_map_owned, Evaluator, MatrixVal, Series, Val};
+use super::{absent, par_map_owned, selector, Evaluator, MatrixVal, Series, Val};
 use crate::error::QueryError;
-use pharos_model::{Sample, METRIC_NAME};
+use pharos_model::{Labels, Sample, METRIC_NAME};
 use promql_parser::parser::Expr;
 
 const RANGE_FUNCTIONS: &[&str] = &[
@@ -59,9 +59,8 @@ pub(crate) fn eval(
             scalars.push(ev.eval_scalar(a, ts)?);
         }
     }
-    let m = ev.eval_matrix(marg, ts)?;
-
     if name == "absent_over_time" {
+        let m = ev.eval_matrix(marg, ts)?;
         let vals = (0..ts.len())
             .map(|i| {
                 if m.series.iter().any(|s| !m.window(&s.points, i).is_empty()) {
@@ -98,8 +97,51 @@ pub(crate) fn eval(
             ));
         }
     }
+    // A selector argument (the usual case) is read series by series, each reduced to its
+    // per-step values as soon as it is read; anything else (a subquery) is evaluated first.
+    let (windows_of, evaluated) = match unwrap_parens(marg) {
+        Expr::MatrixSelector(ms) => (selector::window_shape(ev, ms, ts), None),
+        other => {
+            let m = ev.eval_matrix(other, ts)?;
+            let shape = MatrixVal {
+                series: Vec::new(),
+                range: m.range,
+                ends: m.ends,
+            };
+            (shape, Some(m.series))
+        }
+    };
+    let per_series = SeriesFn {
+        name,
+        windows_of: &windows_of,
+        ts,
+        scalars: &scalars,
+    };
+    let rows: Vec<Series> = match (evaluated, unwrap_parens(marg)) {
+        (Some(series), _) => par_map_owned(series, |s| Series {
+            vals: per_series.values(&s.points),
+            labels: s.labels,
+            drop_name: s.drop_name,
+        }),
+        (None, Expr::MatrixSelector(ms)) => {
+            let values = |_: &Labels, points: &mut Vec<Sample>| {
+                selector::drop_stale(points);
+                (!points.is_empty()).then(|| per_series.values(points))
+            };
+            let (lo, hi) = windows_of.bounds();
+            selector::map_series(ev, &ms.vs, lo.saturating_sub(windows_of.range), hi, &values)?
+                .into_iter()
+                .map(|(labels, vals)| Series {
+                    labels,
+                    vals,
+                    drop_name: false,
+                })
+                .collect()
+        }
+        (None, _) => Vec::new(),
+    };
     if matches!(name, "rate" | "increase" | "irate") {
-        for s in &m.series {
+        for s in &rows {
             if let Some(n) = s.labels.get(METRIC_NAME) {
                 if !["_total", "_sum", "_count", "_bucket"]
                     .iter()
@@ -113,27 +155,39 @@ pub(crate) fn eval(
         }
     }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
-    let counts_resets = matches!(name, "rate" | "increase");
-    let windows_of = MatrixVal {
-        series: Vec::new(),
-        range: m.range,
-        ends: m.ends.clone(),
-    };
-    // rate, increase, delta: called directly (no per-step dispatch on the name).
-    let rate_kind = match name {
-        "rate" => Some((true, true)),
-        "increase" => Some((true, false)),
-        "delta" => Some((false, false)),
-        _ => None,
-    };
-    let series = par_map_owned(m.series, |s| {
+    let mut out: Vec<Series> = rows.into_iter().filter(|s| !s.is_empty()).collect();
+    if !keep_name {
+        out.iter_mut().for_each(|s| ev.drop_name(s));
+    }
+    Ok(Val::Vector(if keep_name { out } else { ev.dedup(out)? }))
+}
+
+/// One range function over one series' points, at every step.
+struct SeriesFn<'a> {
+    name: &'a str,
+    windows_of: &'a MatrixVal,
+    ts: &'a [i64],
+    scalars: &'a [Vec<f64>],
+}
+
+impl SeriesFn<'_> {
+    fn values(&self, points: &[Sample]) -> Vec<f64> {
+        let (name, windows_of) = (self.name, self.windows_of);
+        let counts_resets = matches!(name, "rate" | "increase");
+        // rate, increase, delta: called directly (no per-step dispatch on the name).
+        let rate_kind = match name {
+            "rate" => Some((true, true)),
+            "increase" => Some((true, false)),
+            "delta" => Some((false, false)),
+            _ => None,
+        };
         // Resets seen up to each sample, so windows without one skip the reset scan; not
         // built at all for the usual series without any reset.
-        let any_reset = counts_resets && s.points.windows(2).any(|p| p[1].v < p[0].v);
+        let any_reset = counts_resets && points.windows(2).any(|p| p[1].v < p[0].v);
         let resets: Vec<u32> = if any_reset {
             let mut n = 0u32;
             let mut prev = f64::NEG_INFINITY;
-            s.points
+            points
                 .iter()
                 .map(|p| {
                     n += u32::from(p.v < prev);
@@ -144,12 +198,12 @@ pub(crate) fn eval(
         } else {
             Vec::new()
         };
-        let vals: Vec<f64> = windows_of
-            .windows(&s.points)
+        windows_of
+            .windows(points)
             .into_iter()
             .enumerate()
             .map(|(i, (lo, hi))| {
-                let w = &s.points[lo..hi];
+                let w = &points[lo..hi];
                 let has_resets = if counts_resets {
                     any_reset && hi > lo && resets[hi - 1] != resets[lo]
                 } else {
@@ -165,22 +219,12 @@ pub(crate) fn eval(
                         extrapolated_rate(w, start, end, has_resets, is_counter, is_rate)
                             .unwrap_or_else(absent)
                     }
-                    None => apply(name, &windows_of, w, i, ts[i], &scalars, has_resets)
+                    None => apply(name, windows_of, w, i, self.ts[i], self.scalars, has_resets)
                         .unwrap_or_else(absent),
                 }
             })
-            .collect();
-        Series {
-            labels: s.labels,
-            vals,
-            drop_name: s.drop_name,
-        }
-    });
-    let mut out: Vec<Series> = series.into_iter().filter(|s| !s.is_empty()).collect();
-    if !keep_name {
-        out.iter_mut().for_each(|s| ev.drop_name(s));
+            .collect()
     }
-    Ok(Val::Vector(if keep_name { out } else { ev.dedup(out)? }))
 }
 
 /// One function on one window. `None` means no output at this step.

@@ -1,9 +1,11 @@
 //! Instant and range vector selectors: one storage read per selector for the whole query,
 //! then the lookback (instant) or window (range) logic per series and step.
 
-use super::{canonical, par_map_owned, Evaluator, MatrixVal, RangeData, Series};
+use super::{canonical, par_map_owned, present, Evaluator, MatrixVal, RangeData, Series};
 use crate::error::QueryError;
-use pharos_model::{is_stale_nan, Labels, MatchOp, Matcher, Sample, SeriesData, METRIC_NAME};
+use pharos_model::{
+    is_stale_nan, Labels, MatchOp, Matcher, Sample, SeriesData, SeriesMapper, METRIC_NAME,
+};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::label::Matcher as PMatcher;
 use promql_parser::parser::{MatrixSelector, VectorSelector};
@@ -79,6 +81,35 @@ pub(crate) fn load(
     Ok(out)
 }
 
+/// Reads the series a selector matches in `[mint, maxt]` and reduces each, as soon as it
+/// is read, to `f`'s per-step values ([`SeriesSource::select_map`]): the selection's
+/// samples are never all held at once. Sorted by label set.
+///
+/// [`SeriesSource::select_map`]: pharos_model::SeriesSource::select_map
+pub(crate) fn map_series(
+    ev: &Evaluator,
+    vs: &VectorSelector,
+    mint: i64,
+    maxt: i64,
+    f: &SeriesMapper,
+) -> Result<Vec<(Labels, Vec<f64>)>, QueryError> {
+    ev.check_deadline()?;
+    let sets = matcher_sets(vs)?;
+    if let [set] = &sets[..] {
+        let mapped = ev.src.select_map(set, mint, maxt, f)?;
+        ev.account_loaded(mapped.samples_read)?;
+        return Ok(mapped.series);
+    }
+    // `or` alternatives: the union of their selections, each series once.
+    let data = load(ev, vs, mint, maxt)?;
+    Ok(par_map_owned(data, |mut sd| {
+        f(&sd.labels, &mut sd.samples).map(|v| (sd.labels, v))
+    })
+    .into_iter()
+    .flatten()
+    .collect())
+}
+
 /// An instant vector selector: per step, the newest sample within the lookback window,
 /// unless it is a staleness marker. With `want_ts`, the sample's timestamp (seconds)
 /// replaces its value (for `timestamp()`).
@@ -93,16 +124,19 @@ pub(crate) fn instant(
         return Ok(Vec::new());
     };
     let lookback = ev.settings.lookback_ms;
-    let data = load(ev, vs, lo.saturating_sub(lookback), hi)?;
-    let series = par_map_owned(data, |sd| {
-        let vals = lookback_values(&sd.samples, &eff, lookback, want_ts);
-        Series {
-            labels: sd.labels,
+    let values = |_: &Labels, samples: &mut Vec<Sample>| {
+        let vals = lookback_values(samples, &eff, lookback, want_ts);
+        vals.iter().any(|v| present(*v)).then_some(vals)
+    };
+    let rows = map_series(ev, vs, lo.saturating_sub(lookback), hi, &values)?;
+    Ok(rows
+        .into_iter()
+        .map(|(labels, vals)| Series {
+            labels,
             vals,
             drop_name: false,
-        }
-    });
-    Ok(series.into_iter().filter(|s| !s.is_empty()).collect())
+        })
+        .collect())
 }
 
 /// For each time in `eff` (any order), the value of the newest sample in `[t - lookback, t]`.
@@ -146,9 +180,7 @@ pub(crate) fn matrix(
     ms: &MatrixSelector,
     ts: &[i64],
 ) -> Result<MatrixVal, QueryError> {
-    let vs = &ms.vs;
-    let range = super::millis(ms.range);
-    let ends = ev.effective_times(ts, &vs.at, &vs.offset);
+    let MatrixVal { range, ends, .. } = window_shape(ev, ms, ts);
     let (Some(&lo), Some(&hi)) = (ends.iter().min(), ends.iter().max()) else {
         return Ok(MatrixVal {
             series: Vec::new(),
@@ -156,16 +188,12 @@ pub(crate) fn matrix(
             ends,
         });
     };
-    let data = load(ev, vs, lo.saturating_sub(range), hi)?;
+    let data = load(ev, &ms.vs, lo.saturating_sub(range), hi)?;
     let series = data
         .into_iter()
         .map(|sd| {
             let mut points = sd.samples;
-            // Usually neither occurs: check before rewriting.
-            if points.iter().any(|s| s.v.is_nan()) {
-                points.retain(|s| !is_stale_nan(s.v));
-                points.iter_mut().for_each(|s| s.v = canonical(s.v));
-            }
+            drop_stale(&mut points);
             RangeData {
                 labels: sd.labels,
                 points,
@@ -179,6 +207,24 @@ pub(crate) fn matrix(
         range,
         ends,
     })
+}
+
+/// A range selector's windows (range, and end per step) without any series.
+pub(crate) fn window_shape(ev: &Evaluator, ms: &MatrixSelector, ts: &[i64]) -> MatrixVal {
+    MatrixVal {
+        series: Vec::new(),
+        range: super::millis(ms.range),
+        ends: ev.effective_times(ts, &ms.vs.at, &ms.vs.offset),
+    }
+}
+
+/// Removes staleness markers from a range selector's points and canonicalises stored NaNs.
+pub(crate) fn drop_stale(points: &mut Vec<Sample>) {
+    // Usually neither occurs: check before rewriting.
+    if points.iter().any(|s| s.v.is_nan()) {
+        points.retain(|s| !is_stale_nan(s.v));
+        points.iter_mut().for_each(|s| s.v = canonical(s.v));
+    }
 }
 
 #[cfg(test)]
