@@ -11,8 +11,26 @@ use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SharedStr(Arc<str>);
+
+impl Ord for SharedStr {
+    /// String order; two handles of one allocation are equal without reading the bytes
+    /// (sorting label sets compares many shared names and values).
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if Arc::ptr_eq(&self.0, &other.0) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(&other.0)
+        }
+    }
+}
+
+impl PartialOrd for SharedStr {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl SharedStr {
     pub fn as_str(&self) -> &str {
@@ -147,6 +165,9 @@ mod tests {
         assert_eq!(a, "job");
         assert!("job" == a);
         assert_eq!(a.cmp(&SharedStr::from("jobs")), std::cmp::Ordering::Less);
+        assert_eq!(a.cmp(&a.clone()), std::cmp::Ordering::Equal);
+        assert_eq!(a.cmp(&b), std::cmp::Ordering::Equal);
+        assert_eq!(SharedStr::from("z").cmp(&a), std::cmp::Ordering::Greater);
         assert_eq!(format!("{a}/{a:?}"), "job/\"job\"");
         let mut set = std::collections::HashSet::new();
         set.insert(a.clone());

@@ -20,44 +20,94 @@ struct Acc {
     mean: Vec<f64>,
 }
 
+/// The aggregations this module computes, resolved once per call instead of per value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Sum,
+    Avg,
+    Min,
+    Max,
+    Count,
+    Group,
+    Stddev,
+    Stdvar,
+}
+
+impl Op {
+    fn parse(op: &str) -> Op {
+        match op {
+            "sum" => Op::Sum,
+            "avg" => Op::Avg,
+            "min" => Op::Min,
+            "max" => Op::Max,
+            "count" => Op::Count,
+            "group" => Op::Group,
+            "stddev" => Op::Stddev,
+            _ => Op::Stdvar,
+        }
+    }
+}
+
+/// `op` (one of sum, avg, min, max, count, group, stddev, stdvar) over the `members` of
+/// `input`, at every step.
 pub(crate) fn aggregate(op: &str, input: &[Series], members: &[usize], steps: usize) -> Vec<f64> {
+    let op = Op::parse(op);
     let mut acc = Acc {
         a: vec![0.0; steps],
         c: vec![0.0; steps],
         n: vec![0.0; steps],
-        incremental: if op == "avg" {
+        incremental: if op == Op::Avg {
             vec![false; steps]
         } else {
             Vec::new()
         },
-        mean: if op == "avg" {
+        mean: if op == Op::Avg {
             vec![0.0; steps]
         } else {
             Vec::new()
         },
     };
     for &j in members {
-        for (i, &v) in input[j].vals.iter().enumerate() {
-            if !present(v) {
-                continue;
-            }
-            if acc.n[i] == 0.0 {
-                acc.n[i] = 1.0;
-                acc.a[i] = v;
-                continue;
-            }
-            acc.n[i] += 1.0;
-            match op {
-                "sum" => (acc.a[i], acc.c[i]) = kahan_inc(v, acc.a[i], acc.c[i]),
-                "avg" => avg_step(&mut acc, i, v),
-                "min" if acc.a[i] > v || acc.a[i].is_nan() => acc.a[i] = v,
-                "max" if acc.a[i] < v || acc.a[i].is_nan() => acc.a[i] = v,
-                "stddev" | "stdvar" => {
-                    let delta = v - acc.a[i];
-                    acc.a[i] += delta / acc.n[i];
-                    acc.c[i] += delta * (v - acc.a[i]);
+        let vals = &input[j].vals;
+        match op {
+            // The common case gets its own loop, without a dispatch per value.
+            Op::Sum => {
+                for (i, &v) in vals.iter().enumerate() {
+                    if !present(v) {
+                        continue;
+                    }
+                    if acc.n[i] == 0.0 {
+                        acc.n[i] = 1.0;
+                        acc.a[i] = v;
+                    } else {
+                        acc.n[i] += 1.0;
+                        (acc.a[i], acc.c[i]) = kahan_inc(v, acc.a[i], acc.c[i]);
+                    }
                 }
-                _ => {}
+            }
+            _ => {
+                for (i, &v) in vals.iter().enumerate() {
+                    if !present(v) {
+                        continue;
+                    }
+                    if acc.n[i] == 0.0 {
+                        acc.n[i] = 1.0;
+                        acc.a[i] = v;
+                        continue;
+                    }
+                    acc.n[i] += 1.0;
+                    match op {
+                        Op::Avg => avg_step(&mut acc, i, v),
+                        Op::Min if acc.a[i] > v || acc.a[i].is_nan() => acc.a[i] = v,
+                        Op::Max if acc.a[i] < v || acc.a[i].is_nan() => acc.a[i] = v,
+                        Op::Stddev | Op::Stdvar => {
+                            let delta = v - acc.a[i];
+                            acc.a[i] += delta / acc.n[i];
+                            acc.c[i] += delta * (v - acc.a[i]);
+                        }
+                        _ => {}
+                    }
+                }
             }
         }
     }
@@ -68,14 +118,14 @@ pub(crate) fn aggregate(op: &str, input: &[Series], members: &[usize], steps: us
                 return absent();
             }
             match op {
-                "sum" => acc.a[i] + acc.c[i],
-                "avg" if acc.incremental[i] => acc.mean[i] + acc.c[i],
-                "avg" => (acc.a[i] + acc.c[i]) / n,
-                "count" => n,
-                "group" => 1.0,
-                "stddev" => (acc.c[i] / n).sqrt(),
-                "stdvar" => acc.c[i] / n,
-                _ => acc.a[i],
+                Op::Sum => acc.a[i] + acc.c[i],
+                Op::Avg if acc.incremental[i] => acc.mean[i] + acc.c[i],
+                Op::Avg => (acc.a[i] + acc.c[i]) / n,
+                Op::Count => n,
+                Op::Group => 1.0,
+                Op::Stddev => (acc.c[i] / n).sqrt(),
+                Op::Stdvar => acc.c[i] / n,
+                Op::Min | Op::Max => acc.a[i],
             }
         })
         .collect()
