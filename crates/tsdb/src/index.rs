@@ -16,7 +16,7 @@
 //! of one label name and union the bitmaps of the matching ones.
 
 use crate::hash_index::{short, HashIndex};
-use crate::series_key::decode_labels;
+use crate::series_key::{decode_labels, decode_labels_with};
 use pharos_model::{Labels, MatchOp, Matcher, MetricMetadata};
 use roaring::RoaringBitmap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,6 +40,8 @@ pub struct Index {
     metadata: sled::Tree,
     /// Decoded label sets of recently read series.
     label_cache: crate::label_cache::LabelCache,
+    /// Shares equal names and short values among the label sets the cache holds.
+    interner: crate::intern::Interner,
     /// Values of a label name with their postings, for label-value lookups and matchers
     /// that walk a name's values.
     values_cache: crate::label_cache::ValuesCache,
@@ -122,6 +124,8 @@ impl Index {
             exemplars: tree("exemplars")?,
             metadata: tree("metadata")?,
             label_cache: crate::label_cache::LabelCache::new(label_cache_bytes),
+            // One shared string per KiB of label cache (~100 bytes each): ~10 % of it.
+            interner: crate::intern::Interner::new(label_cache_bytes / 1024),
             values_cache: crate::label_cache::ValuesCache::new(values_cache_bytes),
             db,
         })
@@ -171,7 +175,9 @@ impl Index {
         if let Some(l) = self.label_cache.get(sid) {
             return Ok(Some(l));
         }
-        let labels = self.series_bytes(sid)?.and_then(|b| decode_labels(&b));
+        let labels = self
+            .series_bytes(sid)?
+            .and_then(|b| decode_labels_with(&b, |s| self.interner.get(s)));
         if let Some(l) = &labels {
             self.label_cache.insert(sid, l);
         }

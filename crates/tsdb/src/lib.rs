@@ -29,6 +29,7 @@ mod guard;
 mod hash_index;
 mod head;
 mod index;
+mod intern;
 mod label_cache;
 mod partitions;
 mod query;

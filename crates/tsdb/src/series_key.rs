@@ -1,7 +1,7 @@
 //! A series' identity: its sorted label pairs encoded to bytes, and the 128-bit hash of them.
 
 use crate::codec::varint::{put_uvarint, Reader};
-use pharos_model::{Label, Labels};
+use pharos_model::{Label, Labels, SharedStr};
 
 /// Encodes sorted label pairs as varint-length-prefixed name and value strings.
 pub fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, out: &mut Vec<u8>) {
@@ -25,11 +25,16 @@ pub fn encode_labels(labels: &Labels) -> Vec<u8> {
 
 /// Decodes what [`encode_pairs`] wrote; `None` if the bytes are not such an encoding.
 pub fn decode_labels(buf: &[u8]) -> Option<Labels> {
+    decode_labels_with(buf, |s: &str| SharedStr::from(s))
+}
+
+/// [`decode_labels`], making each name and value with `string` (e.g. an interner's).
+pub fn decode_labels_with(buf: &[u8], string: impl Fn(&str) -> SharedStr) -> Option<Labels> {
     let mut r = Reader::new(buf);
     let mut labels = Vec::new();
     while !r.is_empty() {
-        let name = std::str::from_utf8(r.len_prefixed()?).ok()?.into();
-        let value = std::str::from_utf8(r.len_prefixed()?).ok()?.into();
+        let name = string(std::str::from_utf8(r.len_prefixed()?).ok()?);
+        let value = string(std::str::from_utf8(r.len_prefixed()?).ok()?);
         labels.push(Label { name, value });
     }
     if !labels.windows(2).all(|w| w[0].name < w[1].name) {
