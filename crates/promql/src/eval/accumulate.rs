@@ -68,46 +68,27 @@ pub(crate) fn aggregate(op: &str, input: &[Series], members: &[usize], steps: us
         },
     };
     for &j in members {
-        let vals = &input[j].vals;
-        match op {
-            // The common case gets its own loop, without a dispatch per value.
-            Op::Sum => {
-                for (i, &v) in vals.iter().enumerate() {
-                    if !present(v) {
-                        continue;
-                    }
-                    if acc.n[i] == 0.0 {
-                        acc.n[i] = 1.0;
-                        acc.a[i] = v;
-                    } else {
-                        acc.n[i] += 1.0;
-                        (acc.a[i], acc.c[i]) = kahan_inc(v, acc.a[i], acc.c[i]);
-                    }
-                }
+        for (i, &v) in input[j].vals.iter().enumerate() {
+            if !present(v) {
+                continue;
             }
-            _ => {
-                for (i, &v) in vals.iter().enumerate() {
-                    if !present(v) {
-                        continue;
-                    }
-                    if acc.n[i] == 0.0 {
-                        acc.n[i] = 1.0;
-                        acc.a[i] = v;
-                        continue;
-                    }
-                    acc.n[i] += 1.0;
-                    match op {
-                        Op::Avg => avg_step(&mut acc, i, v),
-                        Op::Min if acc.a[i] > v || acc.a[i].is_nan() => acc.a[i] = v,
-                        Op::Max if acc.a[i] < v || acc.a[i].is_nan() => acc.a[i] = v,
-                        Op::Stddev | Op::Stdvar => {
-                            let delta = v - acc.a[i];
-                            acc.a[i] += delta / acc.n[i];
-                            acc.c[i] += delta * (v - acc.a[i]);
-                        }
-                        _ => {}
-                    }
+            if acc.n[i] == 0.0 {
+                acc.n[i] = 1.0;
+                acc.a[i] = v;
+                continue;
+            }
+            acc.n[i] += 1.0;
+            match op {
+                Op::Sum => (acc.a[i], acc.c[i]) = kahan_inc(v, acc.a[i], acc.c[i]),
+                Op::Avg => avg_step(&mut acc, i, v),
+                Op::Min if acc.a[i] > v || acc.a[i].is_nan() => acc.a[i] = v,
+                Op::Max if acc.a[i] < v || acc.a[i].is_nan() => acc.a[i] = v,
+                Op::Stddev | Op::Stdvar => {
+                    let delta = v - acc.a[i];
+                    acc.a[i] += delta / acc.n[i];
+                    acc.c[i] += delta * (v - acc.a[i]);
                 }
+                _ => {}
             }
         }
     }

@@ -3,10 +3,10 @@
 use super::aggregate::quantile;
 use super::functions::{absent_labels, unwrap_parens};
 use super::kahan::kahan_inc;
-use super::{absent, par_map_owned, selector, Evaluator, MatrixVal, Series, Val};
+use super::{absent, par_map_owned, selector, Evaluator, MatrixVal, RangeData, Series, Val};
 use crate::error::QueryError;
 use pharos_model::{Labels, Sample, METRIC_NAME};
-use promql_parser::parser::Expr;
+use promql_parser::parser::{Expr, MatrixSelector};
 
 const RANGE_FUNCTIONS: &[&str] = &[
     "rate",
@@ -99,8 +99,8 @@ pub(crate) fn eval(
     }
     // A selector argument (the usual case) is read series by series, each reduced to its
     // per-step values as soon as it is read; anything else (a subquery) is evaluated first.
-    let (windows_of, evaluated) = match unwrap_parens(marg) {
-        Expr::MatrixSelector(ms) => (selector::window_shape(ev, ms, ts), None),
+    let (windows_of, input) = match unwrap_parens(marg) {
+        Expr::MatrixSelector(ms) => (selector::window_shape(ev, ms, ts), Input::Selector(ms)),
         other => {
             let m = ev.eval_matrix(other, ts)?;
             let shape = MatrixVal {
@@ -108,7 +108,7 @@ pub(crate) fn eval(
                 range: m.range,
                 ends: m.ends,
             };
-            (shape, Some(m.series))
+            (shape, Input::Evaluated(m.series))
         }
     };
     let per_series = SeriesFn {
@@ -117,13 +117,13 @@ pub(crate) fn eval(
         ts,
         scalars: &scalars,
     };
-    let rows: Vec<Series> = match (evaluated, unwrap_parens(marg)) {
-        (Some(series), _) => par_map_owned(series, |s| Series {
+    let rows: Vec<Series> = match input {
+        Input::Evaluated(series) => par_map_owned(series, |s| Series {
             vals: per_series.values(&s.points),
             labels: s.labels,
             drop_name: s.drop_name,
         }),
-        (None, Expr::MatrixSelector(ms)) => {
+        Input::Selector(ms) => {
             let values = |_: &Labels, points: &mut Vec<Sample>| {
                 selector::drop_stale(points);
                 (!points.is_empty()).then(|| per_series.values(points))
@@ -138,7 +138,6 @@ pub(crate) fn eval(
                 })
                 .collect()
         }
-        (None, _) => Vec::new(),
     };
     if matches!(name, "rate" | "increase" | "irate") {
         for s in &rows {
@@ -160,6 +159,13 @@ pub(crate) fn eval(
         out.iter_mut().for_each(|s| ev.drop_name(s));
     }
     Ok(Val::Vector(if keep_name { out } else { ev.dedup(out)? }))
+}
+
+/// A range function's argument: a selector, read series by series
+/// ([`selector::map_series`]), or an already evaluated range vector (a subquery).
+enum Input<'e> {
+    Selector(&'e MatrixSelector),
+    Evaluated(Vec<RangeData>),
 }
 
 /// One range function over one series' points, at every step.
