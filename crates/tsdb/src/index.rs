@@ -175,9 +175,10 @@ impl Index {
         if let Some(l) = self.label_cache.get(sid) {
             return Ok(Some(l));
         }
-        let labels = self
-            .series_bytes(sid)?
-            .and_then(|b| decode_labels_with(&b, |s| self.interner.get(s)));
+        let labels = self.series_bytes(sid)?.and_then(|b| {
+            let mut table = self.interner.table();
+            decode_labels_with(&b, |s| table.get(s))
+        });
         if let Some(l) = &labels {
             self.label_cache.insert(sid, l);
         }

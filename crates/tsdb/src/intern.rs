@@ -10,7 +10,7 @@
 //! Bounded: strings longer than [`MAX_LEN`] (ids, paths, hashes: rarely shared) are not
 //! interned, and the set starts over when it holds its maximum number of strings.
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use pharos_model::SharedStr;
 use std::collections::HashSet;
 
@@ -31,26 +31,47 @@ impl Interner {
         }
     }
 
+    /// The interned strings, locked once for all the names and values of a label set.
+    pub fn table(&self) -> Table<'_> {
+        Table {
+            strings: self.strings.lock(),
+            max_entries: self.max_entries,
+        }
+    }
+
     /// `s`, sharing the allocation of an equal string interned before.
+    #[cfg(test)]
     pub fn get(&self, s: &str) -> SharedStr {
-        if s.len() > MAX_LEN || self.max_entries == 0 {
-            return SharedStr::from(s);
-        }
-        let mut strings = self.strings.lock();
-        if let Some(shared) = strings.get(s) {
-            return shared.clone();
-        }
-        if strings.len() >= self.max_entries {
-            strings.clear();
-        }
-        let shared = SharedStr::from(s);
-        strings.insert(shared.clone());
-        shared
+        self.table().get(s)
     }
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.strings.lock().len()
+    }
+}
+
+/// The interner, locked (see [`Interner::table`]).
+pub struct Table<'a> {
+    strings: MutexGuard<'a, HashSet<SharedStr>>,
+    max_entries: usize,
+}
+
+impl Table<'_> {
+    /// `s`, sharing the allocation of an equal string interned before.
+    pub fn get(&mut self, s: &str) -> SharedStr {
+        if s.len() > MAX_LEN || self.max_entries == 0 {
+            return SharedStr::from(s);
+        }
+        if let Some(shared) = self.strings.get(s) {
+            return shared.clone();
+        }
+        if self.strings.len() >= self.max_entries {
+            self.strings.clear();
+        }
+        let shared = SharedStr::from(s);
+        self.strings.insert(shared.clone());
+        shared
     }
 }
 

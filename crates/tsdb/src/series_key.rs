@@ -29,7 +29,7 @@ pub fn decode_labels(buf: &[u8]) -> Option<Labels> {
 }
 
 /// [`decode_labels`], making each name and value with `string` (e.g. an interner's).
-pub fn decode_labels_with(buf: &[u8], string: impl Fn(&str) -> SharedStr) -> Option<Labels> {
+pub fn decode_labels_with(buf: &[u8], mut string: impl FnMut(&str) -> SharedStr) -> Option<Labels> {
     let mut r = Reader::new(buf);
     let mut labels = Vec::new();
     while !r.is_empty() {
