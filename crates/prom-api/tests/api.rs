@@ -238,3 +238,31 @@ async fn repeated_small_queries_answer_the_same_on_the_request_thread() {
         assert_eq!(answers[1], answers[2], "{uri}");
     }
 }
+
+/// A query that fails during evaluation fails the same way every time, whether it runs
+/// on the query workers (first time) or on the request's thread (it failed fast).
+#[tokio::test]
+async fn repeated_failing_queries_keep_their_error_on_the_request_thread() {
+    let router = pharos_prom_api::read_router(source(), &Config::default());
+    // label_replace into an invalid label name: an execution error, not a parse error.
+    let uri = "/api/v1/query?query=label_replace(http_requests_total%2C%20%221bad%22%2C%20%22x%22%2C%20%22job%22%2C%20%22.*%22)&time=300";
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let resp = router
+            .clone()
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        answers.push((
+            resp.status(),
+            resp.into_body().collect().await.unwrap().to_bytes(),
+        ));
+    }
+    let (status, body) = &answers[0];
+    assert!(status.is_client_error(), "{status}: {body:?}");
+    let v: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(v["status"], "error", "{v}");
+    assert!(v["error"].as_str().unwrap().contains("1bad"), "{v}");
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[1], answers[2]);
+}
