@@ -1,13 +1,23 @@
 //! A request id per request — taken from `X-Request-Id` when it is sane, minted otherwise —
 //! echoed in the response and carried by every log line of the request (a tracing span).
+//!
+//! Each request ends with a "request finished" line (status, duration). It is logged at
+//! INFO only when the request failed (status 400 and up) or was slow
+//! ([`SLOW_REQUEST`]); otherwise at DEBUG (`PHAROS_LOG=info,pharos_front=debug` shows every
+//! request). Dashboards repeat small requests many times a minute: writing a line for each
+//! of them costs more than answering one from memory, and says nothing an operator needs,
+//! as Prometheus, VictoriaMetrics and Grafana (without `router_logging`) also do not log them.
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::RngCore;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tracing::Instrument;
+
+/// A request that took at least this long is logged at INFO even when it succeeded.
+pub const SLOW_REQUEST: Duration = Duration::from_secs(5);
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -26,18 +36,24 @@ fn mint() -> String {
 
 pub async fn with_request_id(req: Request, next: Next) -> Response {
     let id = client_id(&req).unwrap_or_else(mint);
-    let method = req.method().clone();
     // The path only: query strings can carry user data and are not needed to follow a request.
-    let path = req.uri().path().to_owned();
-    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path()
+    );
     let started = Instant::now();
     let mut resp = async move {
         let resp = next.run(req).await;
-        tracing::info!(
-            status = resp.status().as_u16(),
-            duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "request finished"
-        );
+        let status = resp.status().as_u16();
+        let took = started.elapsed();
+        let duration_ms = took.as_secs_f64() * 1000.0;
+        if status >= 400 || took >= SLOW_REQUEST {
+            tracing::info!(status, duration_ms, "request finished");
+        } else {
+            tracing::debug!(status, duration_ms, "request finished");
+        }
         resp
     }
     .instrument(span)

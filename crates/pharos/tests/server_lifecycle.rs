@@ -114,10 +114,25 @@ fn request_id_is_echoed_or_minted() {
         .send()
         .unwrap();
     assert_eq!(r.headers()["x-request-id"], "trace-me-42");
+    let r = client()
+        .get(srv.url("/api/v1/query?query=sum("))
+        .header("X-Request-Id", "failed-7")
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["x-request-id"], "failed-7");
+    let logs = srv.logs();
+    let failed = logs
+        .lines()
+        .find(|l| l.contains("failed-7"))
+        .expect("a failed request is logged with its request id");
     assert!(
-        srv.logs().contains("trace-me-42"),
-        "request id not on the log line"
+        failed.contains("request finished") && failed.contains("400"),
+        "{failed}"
     );
+    // Successful fast requests are logged at DEBUG only (off by default).
+    assert!(!logs.contains("trace-me-42"), "{logs}");
 }
 
 #[test]
@@ -215,7 +230,12 @@ fn embedded_default_token_is_created_once_with_mode_0600() {
 
 #[test]
 fn tokens_never_reach_the_logs() {
-    let mut srv = Server::builder().arg("--log-format").arg("json").start();
+    // DEBUG for the front: every request's "request finished" line is written.
+    let mut srv = Server::builder()
+        .arg("--log-format")
+        .arg("json")
+        .env("PHAROS_LOG", "info,pharos_front=debug")
+        .start();
     let wrong = "wrong-secret-token-0123456789abcdef";
     srv.get_as("/api/v1/labels", Some(wrong));
     srv.get_as("/api/v1/labels", Some(ADMIN_TOKEN));
@@ -233,8 +253,8 @@ fn tokens_never_reach_the_logs() {
     assert!(srv.stop().success());
     let logs = srv.logs();
     assert!(
-        logs.lines().count() > 3,
-        "expected request log lines:\n{logs}"
+        logs.lines().filter(|l| l.contains("request finished")).count() >= 4,
+        "expected a log line per request:\n{logs}"
     );
     for secret in [wrong, ADMIN_TOKEN, INGEST_TOKEN, common::READ_TOKEN] {
         assert!(!logs.contains(secret), "a token reached the log");
