@@ -253,7 +253,10 @@ fn tokens_never_reach_the_logs() {
     assert!(srv.stop().success());
     let logs = srv.logs();
     assert!(
-        logs.lines().filter(|l| l.contains("request finished")).count() >= 4,
+        logs.lines()
+            .filter(|l| l.contains("request finished"))
+            .count()
+            >= 4,
         "expected a log line per request:\n{logs}"
     );
     for secret in [wrong, ADMIN_TOKEN, INGEST_TOKEN, common::READ_TOKEN] {
