@@ -19,6 +19,9 @@ pub fn decode_all(data: &[u8]) -> usize {
     if crate::series_key::decode_labels(data).is_some() {
         ok += 1;
     }
+    if crate::registry::parse_block(data) {
+        ok += 1;
+    }
     ok
 }
 
