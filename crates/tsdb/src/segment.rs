@@ -284,7 +284,7 @@ impl Segment {
         let f = &self.frames[i];
         let mut c = vec![0u8; f.clen as usize];
         self.file.read_exact_at(&mut c, f.offset)?;
-        let out = zstd::bulk::decompress(&c, (f.ulen as usize).min(MAX_DECODED))?;
+        let out = crate::codec::zstd_decompress(&c, (f.ulen as usize).min(MAX_DECODED))?;
         if out.len() != f.ulen as usize {
             return Err(corrupt("frame length", &self.path));
         }
