@@ -30,14 +30,20 @@ impl Tsdb {
 
     /// Series ids with data (possibly) in range: segment bitmaps plus the head.
     fn present(&self, start: i64, end: i64) -> RoaringBitmap {
-        let mut bm = RoaringBitmap::new();
+        // In the order series move: the head and the flush in progress together under the
+        // append gate, then the segments (see `read.rs`), so that a flush running meanwhile
+        // cannot hide a series.
+        let mut bm = {
+            let _gate = self.gate.read();
+            let mut bm = self.head.sids();
+            if let Some(f) = self.flushing.read().as_ref() {
+                bm.extend(f.iter().map(|i| i.sid));
+            }
+            bm
+        };
         for seg in self.parts.overlapping(start, end) {
             bm |= &seg.bitmap;
         }
-        if let Some(f) = self.flushing.read().as_ref() {
-            bm.extend(f.iter().map(|i| i.sid));
-        }
-        bm |= self.head.sids();
         bm
     }
 

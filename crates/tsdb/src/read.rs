@@ -7,6 +7,13 @@
 //! headers already parsed, and only blocks overlapping the range are decoded, only as far
 //! as the range reaches. The flush in progress and the
 //! head are merged after the segments, so the newest write wins on equal timestamps.
+//!
+//! Samples move from the head to the flush in progress to a segment, so a chunk looks for
+//! them in that order: the head and the flush in progress together under the append gate
+//! (a flush hands the head over while holding it exclusively), then the segments as
+//! they are after that. A sample acknowledged before the read started is then found in at
+//! least one of the three (twice at most, which the merge removes); reading the segments
+//! first let a flush that ran in between hide it.
 
 use crate::codec::block;
 use crate::head::{sort_dedup, FlushItem};
@@ -49,13 +56,6 @@ impl SampleBudget {
     }
 }
 
-/// What one query reads besides the head: taken once, so that every chunk sees the same
-/// segments and flush in progress.
-struct Snapshot {
-    segments: Vec<Arc<Segment>>,
-    flushing: Option<Arc<Vec<FlushItem>>>,
-}
-
 impl Tsdb {
     /// Reads series `sids` (ascending): those with samples in `[start, end]`, with their
     /// labels, in id order. With `max_samples`, fails once more samples than that are read.
@@ -83,10 +83,6 @@ impl Tsdb {
         max_samples: Option<usize>,
         f: &(impl Fn(Labels, Vec<Sample>) -> Option<R> + Sync),
     ) -> Result<(Vec<R>, usize), SourceError> {
-        let snap = Snapshot {
-            segments: self.parts.overlapping(start, end),
-            flushing: self.flushing.read().clone(),
-        };
         let budget = SampleBudget {
             max: max_samples,
             used: AtomicUsize::new(0),
@@ -94,13 +90,13 @@ impl Tsdb {
         if rayon::current_thread_index().is_none() || sids.len() <= MIN_CHUNK {
             // Not on a worker pool (e.g. a small query evaluated on the request's thread),
             // or too little to share: read here, without handing work to another thread.
-            let out = self.read_chunk(&snap, sids, start, end, &budget, f)?;
+            let out = self.read_chunk(sids, start, end, &budget, f)?;
             return Ok((out, budget.used.into_inner()));
         }
         let chunk = (sids.len() / (rayon::current_num_threads() * 4)).clamp(MIN_CHUNK, MAX_CHUNK);
         let parts = sids
             .par_chunks(chunk)
-            .map(|ids| self.read_chunk(&snap, ids, start, end, &budget, f))
+            .map(|ids| self.read_chunk(ids, start, end, &budget, f))
             .collect::<Result<Vec<_>, _>>()?;
         let out = parts.into_iter().flatten().collect();
         Ok((out, budget.used.into_inner()))
@@ -109,16 +105,26 @@ impl Tsdb {
     /// One chunk of [`Tsdb::read_series_map`], on one thread.
     fn read_chunk<R>(
         &self,
-        snap: &Snapshot,
         sids: &[u32],
         start: i64,
         end: i64,
         budget: &SampleBudget,
         f: &impl Fn(Labels, Vec<Sample>) -> Option<R>,
     ) -> Result<Vec<R>, SourceError> {
+        // The head and the flush in progress first, together (see the module's comment).
+        let (head, flushing) = {
+            let _gate = self.gate.read();
+            let mut head: Vec<Vec<Sample>> = vec![Vec::new(); sids.len()];
+            for (sid, out) in sids.iter().zip(head.iter_mut()) {
+                self.head.samples_in(*sid, start, end, out);
+            }
+            (head, self.flushing.read().clone())
+        };
+        budget.take(head.iter().map(Vec::len).sum())?;
+        let segments = self.parts.overlapping(start, end);
         let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); sids.len()];
         let mut ts_scratch = Vec::new();
-        for seg in &snap.segments {
+        for seg in &segments {
             let mut frame: Option<(usize, Arc<FrameData>)> = None;
             for (sid, out) in sids.iter().zip(samples.iter_mut()) {
                 if !seg.bitmap.contains(*sid) {
@@ -146,14 +152,12 @@ impl Tsdb {
                 budget.take(out.len() - before)?;
             }
         }
-        if let Some(items) = &snap.flushing {
+        if let Some(items) = &flushing {
             add_flushing(items, sids, start, end, &mut samples);
         }
         let mut series = Vec::new();
-        for (sid, mut s) in sids.iter().zip(samples) {
-            let before = s.len();
-            self.head.samples_in(*sid, start, end, &mut s);
-            budget.take(s.len() - before)?;
+        for ((sid, mut s), h) in sids.iter().zip(samples).zip(head) {
+            s.extend(h);
             sort_dedup(&mut s);
             if s.is_empty() {
                 continue;

@@ -387,3 +387,56 @@ fn exemplars_are_kept_and_bounded_per_series() {
     assert_eq!(ids, ["t2", "t3", "t4"], "the newest three are kept");
     db.close().unwrap();
 }
+
+/// A query running while the head is flushed sees every sample acknowledged before it
+/// started: none may be in neither the head, the flush in progress nor the segments.
+#[test]
+fn queries_during_flushes_see_every_acknowledged_sample() {
+    use std::sync::atomic::AtomicUsize;
+    let dir = tempfile::tempdir().unwrap();
+    let db = std::sync::Arc::new(Tsdb::open(dir.path(), &config()).unwrap());
+    let base = now_ms() - 120 * MIN;
+    let names: Vec<String> = (0..500).map(|i| format!("s{i}")).collect();
+    let acked = std::sync::Arc::new(AtomicUsize::new(0));
+    let writer = {
+        let (db, acked, names) = (db.clone(), acked.clone(), names.clone());
+        std::thread::spawn(move || {
+            for i in 0..60i64 {
+                let samples = [s(base + i * MIN, i as f64)];
+                let labels: Vec<[(&str, &str); 2]> = names
+                    .iter()
+                    .map(|n| [("__name__", "race"), ("id", n.as_str())])
+                    .collect();
+                let rows: Vec<SeriesRow<'_>> = labels.iter().map(|l| row(l, &samples)).collect();
+                db.append(&rows, &[]).unwrap();
+                acked.store(i as usize + 1, Ordering::SeqCst);
+                db.flush().unwrap();
+            }
+        })
+    };
+    let mut checks = 0;
+    let mut short = Vec::new();
+    // Bounded by the writer's 60 rounds (or its failure).
+    while !writer.is_finished() {
+        let want = acked.load(Ordering::SeqCst);
+        let got = db
+            .select(
+                &[Matcher::equal("__name__", "race")],
+                base,
+                base + 200 * MIN,
+            )
+            .unwrap();
+        checks += 1;
+        if want > 0 && (got.len() < names.len() || got.iter().any(|g| g.samples.len() < want)) {
+            let least = got.iter().map(|g| g.samples.len()).min().unwrap_or(0);
+            short.push((want, got.len(), least));
+        }
+    }
+    writer.join().unwrap();
+    assert!(
+        short.is_empty(),
+        "{} of {checks} queries missed acknowledged samples: {:?}",
+        short.len(),
+        &short[..short.len().min(5)]
+    );
+}
