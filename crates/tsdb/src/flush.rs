@@ -32,18 +32,18 @@ impl Tsdb {
             }
         }
         let result = self.write_items(&items);
-        if result.is_err() {
-            // Keep the WAL: the samples are still there for the next start. Put the taken
-            // samples back into the head so they stay readable and get flushed again —
-            // under the gate, as readers look in the head and then in `flushing`.
+        {
+            // Under the gate, as readers look in the head and `flushing` together. On
+            // success the new segments are already published, where a reader looks next.
             let _gate = self.gate.write();
-            for it in items.iter() {
-                self.head.append_now(it.sid, &it.samples());
+            if result.is_err() {
+                // Keep the WAL: the samples are still there for the next start. Put the
+                // taken samples back into the head so they stay readable and get flushed
+                // again.
+                for it in items.iter() {
+                    self.head.append_now(it.sid, &it.samples());
+                }
             }
-            *self.flushing.write() = None;
-        } else {
-            // The new segments are published: a reader that finds `flushing` empty after
-            // this looks at the segments after it, and finds them there.
             *self.flushing.write() = None;
         }
         result?;

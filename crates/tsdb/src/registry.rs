@@ -97,15 +97,19 @@ fn block_of(sid: u32) -> u32 {
     sid >> BLOCK_BITS
 }
 
-/// A block's uncompressed bytes.
-fn encode(block: &BlockMap) -> Vec<u8> {
+/// A block's uncompressed bytes, with its span table built as they are written.
+fn encode(block: &BlockMap) -> Block {
     let mut raw = Vec::new();
+    let mut spans = Vec::with_capacity(block.len());
     for (sid, enc) in block {
         put_uvarint(&mut raw, u64::from(*sid));
         put_uvarint(&mut raw, enc.len() as u64);
+        let start = raw.len();
         raw.extend_from_slice(enc);
+        // Blocks are bounded by MAX_BLOCK_BYTES (64 MiB), well inside u32.
+        spans.push((*sid, start as u32, raw.len() as u32));
     }
-    raw
+    Block { raw, spans }
 }
 
 fn decode(data: &[u8]) -> io::Result<Block> {
@@ -168,13 +172,13 @@ impl Registry {
             for sid in sids {
                 f(&mut block, sid);
             }
-            let raw = encode(&block);
+            let encoded = encode(&block);
             if block.is_empty() {
                 batch.remove(&b.to_be_bytes());
             } else {
-                batch.insert(&b.to_be_bytes(), zstd::bulk::compress(&raw, 3)?);
+                batch.insert(&b.to_be_bytes(), zstd::bulk::compress(&encoded.raw, 3)?);
             }
-            updated.push((b, Arc::new(Block::parse(raw)?)));
+            updated.push((b, Arc::new(encoded)));
         }
         self.tree.apply_batch(batch).map_err(storage)?;
         for (b, block) in updated {
@@ -243,7 +247,7 @@ mod tests {
         let mut map = BlockMap::new();
         map.insert(3, b"abc".to_vec());
         map.insert(9, b"".to_vec());
-        let raw = encode(&map);
+        let raw = encode(&map).raw;
         let block = Block::parse(raw.clone()).unwrap();
         assert_eq!(block.get(3), Some(&b"abc"[..]));
         assert_eq!(block.get(9), Some(&b""[..]));

@@ -24,13 +24,11 @@ pub fn zstd_decompress(data: &[u8], capacity: usize) -> std::io::Result<Vec<u8>>
             // Not reentrant; a nested call (none today) gets a context of its own.
             return zstd::bulk::decompress(data, capacity);
         };
-        if slot.is_none() {
-            *slot = Some(zstd::bulk::Decompressor::new()?);
-        }
-        match slot.as_mut() {
-            Some(d) => d.decompress(data, capacity),
-            None => zstd::bulk::decompress(data, capacity),
-        }
+        let d = match &mut *slot {
+            Some(d) => d,
+            empty => empty.insert(zstd::bulk::Decompressor::new()?),
+        };
+        d.decompress(data, capacity)
     })
 }
 
