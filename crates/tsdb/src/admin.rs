@@ -93,14 +93,12 @@ impl Tsdb {
                 .retention_dropped_partitions
                 .inc_by(dropped.len() as u64);
             // Series with no data left anywhere leave the index.
-            let mut live = self.head.sids();
+            // The head and the flush in progress before the segments, as reads do.
+            let mut live = self.unflushed_sids();
             for (_, segs) in self.parts.all() {
                 for s in segs {
                     live |= &s.bitmap;
                 }
-            }
-            if let Some(f) = self.flushing.read().as_ref() {
-                live.extend(f.iter().map(|i| i.sid));
             }
             let mut dead = self.index.all_sids()?;
             dead -= live;

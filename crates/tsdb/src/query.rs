@@ -28,19 +28,23 @@ impl Tsdb {
         (start <= end).then_some((start, end))
     }
 
-    /// Series ids with data (possibly) in range: segment bitmaps plus the head.
+    /// Series ids in the head or the flush in progress, read together under the append gate
+    /// (which a flush's hand-over holds exclusively). Callers look at the segments after
+    /// this, in the order series move (see `read.rs`), so that a flush running meanwhile
+    /// cannot hide a series.
+    pub(crate) fn unflushed_sids(&self) -> RoaringBitmap {
+        let _gate = self.gate.read();
+        let mut bm = self.head.sids();
+        if let Some(f) = self.flushing.read().as_ref() {
+            bm.extend(f.iter().map(|i| i.sid));
+        }
+        bm
+    }
+
+    /// Series ids with data (possibly) in range: the head, the flush in progress, then the
+    /// segments' bitmaps.
     fn present(&self, start: i64, end: i64) -> RoaringBitmap {
-        // In the order series move: the head and the flush in progress together under the
-        // append gate, then the segments (see `read.rs`), so that a flush running meanwhile
-        // cannot hide a series.
-        let mut bm = {
-            let _gate = self.gate.read();
-            let mut bm = self.head.sids();
-            if let Some(f) = self.flushing.read().as_ref() {
-                bm.extend(f.iter().map(|i| i.sid));
-            }
-            bm
-        };
+        let mut bm = self.unflushed_sids();
         for seg in self.parts.overlapping(start, end) {
             bm |= &seg.bitmap;
         }
