@@ -351,8 +351,10 @@ h.test('traces: search by service, tags and duration; list and scatter', async (
   await page.fill('input[name=tags]', '');
   await page.fill('input[name=minDuration]', '300ms');
   await page.click('.find-traces');
-  await page.waitForSelector('.trace-item');
+  // The previous search's list stays on screen until this search starts: wait for the
+  // expected count rather than for any item (then assert, for a message that says what came).
   const slow = loaded.traces.filter((t) => t.durationMs >= 300).length;
+  await page.waitForFunction((k) => document.querySelectorAll('.trace-item').length === k, slow, { timeout: 10_000 }).catch(() => {});
   const n = await page.$$eval('.trace-item', (e) => e.length);
   assert(n === slow, `minDuration=300ms: ${n} traces, expected ${slow}`);
   await h.screenshot(page, 'trace-search-filtered');

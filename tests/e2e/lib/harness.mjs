@@ -12,6 +12,8 @@ export class Harness {
     this.failed = 0;
     this.consoleErrors = [];
     this.allowed = [];
+    this.pages = [];
+    this.requests = [];
     fs.mkdirSync(artifacts, { recursive: true });
   }
 
@@ -25,6 +27,32 @@ export class Harness {
       if (m.type() === 'error') this.consoleErrors.push(`${m.text()} (${m.location()?.url ?? ''})`);
     });
     page.on('pageerror', (e) => this.consoleErrors.push(`uncaught: ${e.message}`));
+    // The page's own API traffic, kept for the failure report (last 40 of the current test).
+    const t0 = Date.now();
+    const log = (line) => {
+      this.requests.push(`+${((Date.now() - t0) / 1000).toFixed(3)}s ${line}`);
+      if (this.requests.length > 40) this.requests.shift();
+    };
+    const short = (u) => decodeURIComponent(u.replace(/^https?:\/\/[^/]+/, '')).slice(0, 220);
+    page.on('request', (r) => r.resourceType() === 'fetch' && log(`→ ${r.method()} ${short(r.url())}`));
+    page.on('response', (r) => r.request().resourceType() === 'fetch' && log(`← ${r.status()} ${short(r.url())}`));
+    page.on('requestfailed', (r) => r.resourceType() === 'fetch' && log(`✗ ${r.failure()?.errorText} ${short(r.url())}`));
+    this.pages.push(page);
+  }
+
+  /** What a failed test leaves behind: a screenshot, the URL and the page's recent requests. */
+  async failureReport(name) {
+    const lines = [];
+    for (const [i, page] of this.pages.entries()) {
+      try {
+        const file = await this.screenshot(page, `FAIL-${name.slice(0, 40)}-${i}`);
+        lines.push(`page ${i}: ${page.url()} (screenshot ${file})`);
+      } catch (e) {
+        lines.push(`page ${i}: no screenshot (${e.message})`);
+      }
+    }
+    lines.push('recent requests:', ...this.requests);
+    return lines.join('\n     ');
   }
 
   /** Console errors matching `re` are expected during the current test (e.g. a 400 on purpose). */
@@ -44,6 +72,7 @@ export class Harness {
     for (const t of this.tests) {
       this.consoleErrors = [];
       this.allowed = [];
+      this.requests = [];
       const t0 = Date.now();
       let timer;
       try {
@@ -58,6 +87,7 @@ export class Harness {
       } catch (e) {
         this.failed++;
         console.log(`FAIL ${t.name} (${Date.now() - t0} ms)\n     ${String(e?.stack ?? e).split('\n').slice(0, 14).join('\n     ')}`);
+        console.log(`     ${await this.failureReport(t.name)}`);
       } finally {
         clearTimeout(timer);
       }
