@@ -1,6 +1,6 @@
 // A uPlot chart that follows its container's size and is rebuilt when its options change.
 
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
@@ -19,7 +19,10 @@ export function UPlot({ makeOpts, optsKey, data, class: cls, onCreate }: Props) 
   const latest = useRef({ data, makeOpts, onCreate });
   latest.current = { data, makeOpts, onCreate };
 
-  useEffect(() => {
+  // Layout effects, not effects: the chart exists before the browser paints the render that
+  // marked its panel `data-state=done` (a plain effect runs a frame later, so for a frame a
+  // panel said "drawn" with no canvas in it).
+  useLayoutEffect(() => {
     const el = box.current!;
     const { width, height } = el.getBoundingClientRect();
     const u = new uPlot(latest.current.makeOpts(Math.max(50, width), Math.max(40, height)), latest.current.data, el);
@@ -43,7 +46,7 @@ export function UPlot({ makeOpts, optsKey, data, class: cls, onCreate }: Props) 
     };
   }, [optsKey]);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (plot.current && plot.current.data !== data) plot.current.setData(data);
   }, [data]);
 

@@ -43,14 +43,15 @@ export function QueryEditor({ value, onChange, onRun }: Props) {
     if (ctx.kind === 'labelValue' && !after.startsWith('"')) insert += '"';
     const next = value.slice(0, ctx.from) + insert + after;
     const cursor = ctx.from + insert.length;
+    // Text and cursor are set here, synchronously. (Deferring the cursor to the next frame
+    // let it collapse a selection made in between: select-all then paste appended instead.)
+    // The render that follows sees the field already holding `next` and leaves it alone.
+    el.value = next;
+    el.setSelectionRange(cursor, cursor);
+    el.focus();
     onChange(next);
     setItems([]);
-    requestAnimationFrame(() => {
-      el.focus();
-      // Keys typed since (before this frame) are already in the field: keep them.
-      if (el.value === next) el.setSelectionRange(cursor, cursor);
-      update(el.value, el.selectionStart);
-    });
+    update(next, cursor);
   };
 
   useEffect(() => {
