@@ -234,11 +234,15 @@ fn status_du_and_snapshots_running_and_stopped() {
 #[test]
 fn retention_apply_frees_the_bytes_it_reports() {
     let mut srv = server();
+    // The old samples (50 minutes of them) end at noon UTC six days ago, so that they sit in
+    // one daily partition whatever the time of day the test runs at.
+    let now = now_ms();
+    let old_age = now - (now / DAY_MS * DAY_MS - 6 * DAY_MS + DAY_MS / 2);
     let r = srv.post_as(
         "/api/v1/import/prometheus",
         Some(INGEST_TOKEN),
         "text/plain",
-        text_body("old_metric", 20, 200, 6 * DAY_MS),
+        text_body("old_metric", 20, 200, old_age),
     );
     assert!(r.status().is_success(), "{:?}", r.text());
     let r = srv.post_as(
