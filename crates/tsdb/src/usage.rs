@@ -320,10 +320,17 @@ mod tests {
 
     const DAY_MS: i64 = 86_400_000;
 
-    /// `series` series of `metric` with `points` samples each, one minute apart, ending
-    /// `days_ago` days ago.
+    /// Noon UTC `days` days before yesterday: samples up to 12 hours before it fall in one
+    /// daily partition at any time of day the test runs.
+    fn noon_before_yesterday(days: i64) -> i64 {
+        let now = crate::now_ms();
+        now - now.rem_euclid(DAY_MS) - (days + 1) * DAY_MS + DAY_MS / 2
+    }
+
+    /// `series` series of `metric` with `points` samples each, one minute apart, ending at
+    /// noon UTC `days_ago` days before yesterday.
     fn append(db: &Tsdb, metric: &str, series: usize, points: usize, days_ago: i64) {
-        let end = crate::now_ms() - days_ago * DAY_MS;
+        let end = noon_before_yesterday(days_ago);
         let samples: Vec<Sample> = (0..points)
             .map(|i| Sample {
                 t: end - (points - i) as i64 * 60_000,
@@ -361,7 +368,7 @@ mod tests {
         // A series without a metric name.
         let nameless = [("job", "x")];
         let one = [Sample {
-            t: crate::now_ms() - 2 * DAY_MS,
+            t: noon_before_yesterday(2),
             v: 1.0,
         }];
         let row = SeriesRow {
