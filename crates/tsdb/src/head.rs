@@ -369,7 +369,10 @@ impl Head {
     /// to since the previous evicting drain are deactivated and returned in the second list
     /// (their hashes must be forgotten by the caller).
     pub fn drain(&self, evict: bool) -> (Vec<FlushItem>, Vec<u32>) {
-        let mut items = Vec::new();
+        // Sized up front: at a million series, growing by doubling reserved up to twice the
+        // list and briefly held the old and the new buffer together (on top of the head).
+        let series: usize = self.series.iter().map(|s| s.lock().len()).sum();
+        let mut items = Vec::with_capacity(series + series / 64);
         let mut idle = Vec::new();
         for shard in &self.series {
             let mut shard = shard.lock();
@@ -422,18 +425,18 @@ impl Head {
                 keep
             });
         }
-        // Merge items of one (series, day) so each becomes one block.
+        // Merge items of one (series, day) so each becomes one block: in place (a second
+        // list would double this one's memory during the flush). The sort is stable, so
+        // chunks stay in the order they were written.
         items.sort_by_key(|i| (i.day, i.sid));
-        let mut merged: Vec<FlushItem> = Vec::with_capacity(items.len());
-        for it in items {
-            match merged.last_mut() {
-                Some(l) if l.day == it.day && l.sid == it.sid => {
-                    l.chunks.extend(it.chunks);
-                    l.ooo.extend(it.ooo);
-                }
-                _ => merged.push(it),
+        items.dedup_by(|later, kept| {
+            if later.day != kept.day || later.sid != kept.sid {
+                return false;
             }
-        }
+            kept.chunks.append(&mut later.chunks);
+            kept.ooo.append(&mut later.ooo);
+            true
+        });
         {
             let mut sids = self.sids.lock();
             for sid in &idle {
@@ -452,7 +455,7 @@ impl Head {
         self.heap_bytes.store(bytes, Ordering::Relaxed);
         self.min_t.store(i64::MAX, Ordering::Relaxed);
         self.max_t.store(i64::MIN, Ordering::Relaxed);
-        (merged, idle)
+        (items, idle)
     }
 }
 

@@ -35,7 +35,6 @@ fn split(pos: usize) -> (usize, usize) {
 }
 
 impl<T> Slab<T> {
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
