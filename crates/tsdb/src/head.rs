@@ -371,7 +371,7 @@ impl Head {
     pub fn drain(&self, evict: bool) -> (Vec<FlushItem>, Vec<u32>) {
         // Sized up front: at a million series, growing by doubling reserved up to twice the
         // list and briefly held the old and the new buffer together (on top of the head).
-        let series: usize = self.series.iter().map(|s| s.lock().len()).sum();
+        let series = self.active_series();
         let mut items = Vec::with_capacity(series + series / 64);
         let mut idle = Vec::new();
         for shard in &self.series {

@@ -35,6 +35,7 @@ fn split(pos: usize) -> (usize, usize) {
 }
 
 impl<T> Slab<T> {
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
