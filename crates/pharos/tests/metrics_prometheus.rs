@@ -68,6 +68,34 @@ fn key(metric: &serde_json::Value) -> String {
         .join(",")
 }
 
+/// What Prometheus holds for `{job="prom"}` up to a cut 3 s back: the cut (seconds, as
+/// text) and series → samples, without series that are NaN throughout (summary quantiles
+/// with no observations). `None` while Prometheus does not answer yet.
+fn prometheus_range(port: u16) -> Option<(String, BTreeMap<String, Samples>)> {
+    let cut_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 3_000;
+    let cut = format!("{:.3}", cut_ms as f64 / 1000.0);
+    let r = client()
+        .get(format!("http://127.0.0.1:{port}/api/v1/query"))
+        .query(&[("query", "{job=\"prom\"}[1h]"), ("time", cut.as_str())])
+        .send()
+        .ok()?;
+    let v: serde_json::Value = r.json().ok()?;
+    let mut want: BTreeMap<String, Samples> = BTreeMap::new();
+    for s in v["data"]["result"].as_array()? {
+        let samples = s["values"].as_array().unwrap().iter().filter_map(|p| {
+            let t = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
+            parse_value(&p[1]).map(|bits| (t, bits))
+        });
+        want.insert(key(&s["metric"]), samples.collect());
+    }
+    want.retain(|_, s| !s.is_empty());
+    Some((cut, want))
+}
+
 #[test]
 fn prometheus_remote_write_round_trip() {
     let Some(bin) = prometheus_binary() else {
@@ -104,36 +132,25 @@ fn prometheus_remote_write_round_trip() {
             .spawn()
             .unwrap(),
     );
-    // Let Prometheus scrape itself a dozen times.
-    std::thread::sleep(Duration::from_secs(12));
-    let cut_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-        - 3_000;
-    let cut = format!("{:.3}", cut_ms as f64 / 1000.0);
-    let r = client()
-        .get(format!("http://127.0.0.1:{port}/api/v1/query"))
-        .query(&[("query", "{job=\"prom\"}[1h]"), ("time", cut.as_str())])
-        .send()
-        .unwrap();
-    let v: serde_json::Value = r.json().unwrap();
-    let mut want: BTreeMap<String, Samples> = BTreeMap::new();
-    for s in v["data"]["result"].as_array().expect("prometheus matrix") {
-        let samples = s["values"].as_array().unwrap().iter().filter_map(|p| {
-            let t = (p[0].as_f64().unwrap() * 1000.0).round() as i64;
-            parse_value(&p[1]).map(|bits| (t, bits))
-        });
-        want.insert(key(&s["metric"]), samples.collect());
-    }
-    // Summary quantiles without observations are NaN throughout: nothing to compare.
-    want.retain(|_, s| !s.is_empty());
-    let total: usize = want.values().map(|s| s.len()).sum();
-    assert!(
-        want.len() > 100 && total > 1000,
-        "Prometheus stored too little: {} series, {total} samples",
-        want.len()
-    );
+    // Let Prometheus scrape itself until it holds enough to compare. A fixed sleep was
+    // not enough on a busy CI machine, where Prometheus can take seconds to start.
+    let prom_deadline = Instant::now() + Duration::from_secs(90);
+    let mut seen = "no answer".to_owned();
+    let (cut, want, total) = loop {
+        std::thread::sleep(Duration::from_secs(1));
+        if let Some((cut, want)) = prometheus_range(port) {
+            let total: usize = want.values().map(|s| s.len()).sum();
+            if want.len() > 100 && total > 1000 {
+                break (cut, want, total);
+            }
+            seen = format!("{} series, {total} samples", want.len());
+        }
+        assert!(
+            Instant::now() < prom_deadline,
+            "Prometheus stored too little within 90 s ({seen})\nprometheus log:\n{}",
+            std::fs::read_to_string(tmp.path().join("prometheus.log")).unwrap_or_default()
+        );
+    };
 
     // Remote-write lags a little: poll until Pharos has everything up to the cut.
     let deadline = Instant::now() + Duration::from_secs(60);
