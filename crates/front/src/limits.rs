@@ -16,6 +16,8 @@ pub struct ConcurrencyLimit {
     pub semaphore: Arc<Semaphore>,
     pub wait: Duration,
     pub status: StatusCode,
+    /// `pharos_http_requests_in_flight{class}`: requests holding a slot now.
+    pub in_flight: prometheus::IntGauge,
 }
 
 impl ConcurrencyLimit {
@@ -25,6 +27,7 @@ impl ConcurrencyLimit {
             semaphore: Arc::new(Semaphore::new(permits)),
             wait,
             status,
+            in_flight: crate::self_metrics::in_flight_gauge(class),
         }
     }
 }
@@ -44,7 +47,10 @@ pub async fn limit_concurrency(
         }
     };
     match permit {
-        Ok(_permit) => next.run(req).await,
+        Ok(_permit) => {
+            let _in_flight = crate::self_metrics::InFlightGuard::new(&limit.in_flight);
+            next.run(req).await
+        }
         Err(()) => {
             crate::self_metrics::count_refused(limit.class, "concurrency");
             overloaded(

@@ -7,8 +7,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use prometheus::{
-    register_histogram_vec, register_int_counter_vec, Encoder, HistogramVec, IntCounterVec,
-    TextEncoder,
+    register_histogram_vec, register_int_counter_vec, register_int_gauge_vec, Encoder,
+    HistogramVec, IntCounterVec, IntGaugeVec, TextEncoder,
 };
 use std::sync::LazyLock;
 use std::time::Instant;
@@ -53,6 +53,15 @@ static REFUSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("register pharos_http_requests_refused_total")
 });
 
+static IN_FLIGHT: LazyLock<IntGaugeVec> = LazyLock::new(|| {
+    register_int_gauge_vec!(
+        "pharos_http_requests_in_flight",
+        "Requests holding one of their endpoint class's concurrency slots now.",
+        &["class"]
+    )
+    .expect("register pharos_http_requests_in_flight")
+});
+
 /// Registers the process collector (RSS, CPU, open fds) and the front's metrics, so that
 /// `/metrics` shows them before the first request.
 pub fn init() {
@@ -66,6 +75,29 @@ pub fn init() {
     LazyLock::force(&DURATION);
     LazyLock::force(&BODY_BYTES);
     LazyLock::force(&REFUSED);
+    LazyLock::force(&IN_FLIGHT);
+}
+
+/// The in-flight gauge of one endpoint class (created at 0, so it shows before use).
+pub fn in_flight_gauge(class: &str) -> prometheus::IntGauge {
+    IN_FLIGHT.with_label_values(&[class])
+}
+
+/// Counts one request in flight on `gauge` until dropped: when the response is done, or
+/// when the client went away and the request was cancelled.
+pub struct InFlightGuard(prometheus::IntGauge);
+
+impl InFlightGuard {
+    pub fn new(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        InFlightGuard(gauge.clone())
+    }
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 pub fn count_refused(class: &str, reason: &str) {

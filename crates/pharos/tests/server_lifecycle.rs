@@ -49,13 +49,27 @@ fn start_slow_post(srv: &Server, path: &str, token: &str, body_len: usize) -> Tc
     s
 }
 
+/// Waits (at most 20 s) until `/metrics` shows `n` ingest requests holding a slot.
+fn wait_ingest_in_flight(srv: &Server, n: u32) {
+    let want = format!("pharos_http_requests_in_flight{{class=\"ingest\"}} {n}\n");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = srv.get("/metrics").text().unwrap();
+        if text.contains(&want) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never saw {want:?} in:\n{text}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn graceful_shutdown_drains_a_slow_request() {
     let mut srv = Server::start();
     let body = b"pharos_drain_test{case=\"slow\"} 42\n";
     let mut slow = start_slow_post(&srv, "/api/v1/import/prometheus", INGEST_TOKEN, body.len());
     slow.write_all(&body[..10]).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    wait_ingest_in_flight(&srv, 1);
     srv.sigterm();
     // Readiness flips to 503 while the slow request is still in flight ...
     let c = reqwest::blocking::Client::builder()
@@ -279,21 +293,13 @@ fn concurrency_limit_answers_429_with_retry_after() {
     let body = b"pharos_limit_test 1\n";
     let mut slow = start_slow_post(&srv, "/api/v1/import/prometheus", INGEST_TOKEN, body.len());
     slow.write_all(&body[..5]).unwrap();
-    // Once the server has read the slow request's head it holds the only slot; until
-    // then (a loaded machine can take a while) another write still gets through.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let r = loop {
-        let r = srv.post_as(
-            "/api/v1/import/prometheus",
-            Some(INGEST_TOKEN),
-            "text/plain",
-            b"x 1\n".to_vec(),
-        );
-        if r.status() != StatusCode::NO_CONTENT || Instant::now() > deadline {
-            break r;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    wait_ingest_in_flight(&srv, 1);
+    let r = srv.post_as(
+        "/api/v1/import/prometheus",
+        Some(INGEST_TOKEN),
+        "text/plain",
+        b"x 1\n".to_vec(),
+    );
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()["retry-after"], "1");
     // Queries are another class: not affected.
@@ -305,6 +311,7 @@ fn concurrency_limit_answers_429_with_retry_after() {
         resp.starts_with("HTTP/1.1 204") || resp.starts_with("HTTP/1.1 200"),
         "{resp}"
     );
+    wait_ingest_in_flight(&srv, 0);
     let text = srv.get("/metrics").text().unwrap();
     assert!(
         text.contains(
