@@ -83,18 +83,18 @@ pub fn in_flight_gauge(class: &str) -> prometheus::IntGauge {
     IN_FLIGHT.with_label_values(&[class])
 }
 
-/// Counts one request in flight on `gauge` until dropped: when the response is done, or
+/// Counts one request in flight on a gauge until dropped: when the response is done, or
 /// when the client went away and the request was cancelled.
-pub struct InFlightGuard(prometheus::IntGauge);
+pub struct InFlightGuard<'a>(&'a prometheus::IntGauge);
 
-impl InFlightGuard {
-    pub fn new(gauge: &prometheus::IntGauge) -> Self {
+impl<'a> InFlightGuard<'a> {
+    pub fn new(gauge: &'a prometheus::IntGauge) -> Self {
         gauge.inc();
-        InFlightGuard(gauge.clone())
+        InFlightGuard(gauge)
     }
 }
 
-impl Drop for InFlightGuard {
+impl Drop for InFlightGuard<'_> {
     fn drop(&mut self) {
         self.0.dec();
     }

@@ -8,7 +8,8 @@
 use crate::auth::{require_scope, Authenticator, RequireScope};
 use crate::health::{healthz, readyz, Readiness};
 use crate::limits::{limit_concurrency, limit_time, overloaded, ConcurrencyLimit, Timeout};
-use crate::{request_id, self_metrics};
+use crate::request_id;
+use crate::self_metrics::{self, InFlightGuard};
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state, Next};
@@ -17,7 +18,6 @@ use axum::routing::get;
 use axum::Router;
 use pharos_config::{Config, Scope};
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tower::ServiceExt;
@@ -112,16 +112,9 @@ pub fn build_app(routes: StageRoutes, auth: Arc<Authenticator>, config: &Config)
 struct Outer {
     slot: AppSlot,
     readiness: Readiness,
-    in_flight: Arc<AtomicUsize>,
-}
-
-/// Decrements the in-flight count when a request ends, however it ends.
-struct InFlight(Arc<AtomicUsize>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
+    /// Requests dispatched to the app and not finished, whatever their class (the drain
+    /// waits for it to reach 0). Not exported: `/metrics` shows the per-class gauges.
+    in_flight: prometheus::IntGauge,
 }
 
 async fn dispatch(State(outer): State<Outer>, req: Request) -> Response {
@@ -135,8 +128,7 @@ async fn dispatch(State(outer): State<Outer>, req: Request) -> Response {
             "server is starting: stores are opening",
         );
     };
-    outer.in_flight.fetch_add(1, Ordering::SeqCst);
-    let _guard = InFlight(outer.in_flight.clone());
+    let _in_flight = InFlightGuard::new(&outer.in_flight);
     match app.oneshot(req).await {
         Ok(resp) => resp,
         Err(never) => match never {},
@@ -160,7 +152,8 @@ pub async fn serve(
     let outer = Outer {
         slot,
         readiness: readiness.clone(),
-        in_flight: Arc::new(AtomicUsize::new(0)),
+        in_flight: prometheus::IntGauge::new("dispatched_in_flight", "requests in the app")
+            .expect("valid gauge name"),
     };
     let in_flight = outer.in_flight.clone();
     let router = Router::new()
@@ -177,10 +170,10 @@ pub async fn serve(
         readiness.begin_shutdown();
         tracing::info!("shutdown requested: readiness is 503, draining in-flight requests");
         let deadline = tokio::time::Instant::now() + drain_timeout;
-        while in_flight.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        while in_flight.get() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let left = in_flight.load(Ordering::SeqCst);
+        let left = in_flight.get();
         if left > 0 {
             tracing::warn!(left, "drain timeout reached with requests still in flight");
         }
